@@ -1,0 +1,277 @@
+//! The state store: connections, links, cursors, leases, run history and one-time OAuth states.
+//!
+//! Two adapters with the same semantics, checked by one contract suite
+//! (`tests/tests/store_contract.rs`): [`dynamo::DynamoStore`] for Lambda and
+//! [`sqlite::SqliteStore`] for local runs. The single-table layout is in [`schema`] and
+//! `docs/store.md`.
+
+pub mod dynamo;
+pub mod schema;
+pub mod sqlite;
+
+use crate::settings::{Frequency, Settings};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Milliseconds since the Unix epoch. All store timestamps use it.
+pub type EpochMillis = i64;
+
+pub fn now_millis() -> EpochMillis {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as EpochMillis
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed in a way a retry may fix (throttling, a network error, a 5xx).
+    #[error("state store unavailable ({operation}): {detail}")]
+    Unavailable { operation: &'static str, detail: String },
+    /// The backend answered with something this code cannot read; a retry will not help.
+    #[error("state store item is malformed ({what}): {detail}")]
+    Malformed { what: &'static str, detail: String },
+    /// A write conflicted with a concurrent one (for example a link whose resourceName is
+    /// already linked to another Zoho record).
+    #[error("state store write conflicted: {0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What the user may do on Zoho Contacts, read from their profile at connect time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZohoPermissions {
+    pub view: bool,
+    pub create: bool,
+    pub edit: bool,
+    pub delete: bool,
+}
+
+impl Default for ZohoPermissions {
+    fn default() -> Self {
+        ZohoPermissions { view: true, create: true, edit: true, delete: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub zoho_user_id: String,
+    pub google_email: String,
+    pub settings: Settings,
+    /// Kept equal to `settings.frequency`; indexed so the tick can list its connections.
+    pub frequency: Frequency,
+    pub enabled: bool,
+    #[serde(default)]
+    pub zoho_permissions: ZohoPermissions,
+    /// Zoho data centre: the accounts server and the API domain from the token response.
+    #[serde(default)]
+    pub zoho_accounts_server: Option<String>,
+    #[serde(default)]
+    pub zoho_api_domain: Option<String>,
+    /// SHA-256 (hex) of the bearer token that lets the user read this connection's status.
+    #[serde(default)]
+    pub status_token_hash: Option<String>,
+    /// Set when a provider answered `invalid_grant`: the user must connect again.
+    #[serde(default)]
+    pub reconnect_needed: bool,
+    pub created_at: EpochMillis,
+    pub updated_at: EpochMillis,
+}
+
+/// One Zoho record ⇄ one Google person, with the base state last synced (rule 1 and 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub connection_id: String,
+    pub zoho_id: String,
+    pub google_resource_name: String,
+    /// The email the link was matched on, lower-cased and trimmed; `None` for contacts without one.
+    pub email: Option<String>,
+    /// Mapped field name → hash of its value as last synced. Hashes only, never values.
+    pub field_hashes: BTreeMap<String, String>,
+    pub zoho_modified_time: Option<String>,
+    pub google_etag: Option<String>,
+    pub updated_at: EpochMillis,
+}
+
+/// Where each side's change feed stands. Cursors advance only after the changes they cover are
+/// applied and their links saved (rule 6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursors {
+    /// Zoho `If-Modified-Since` for the next tick (ISO 8601), and the `page_token` / page number
+    /// to continue from within the current window.
+    pub zoho_modified_since: Option<String>,
+    pub zoho_page_token: Option<String>,
+    /// `If-Modified-Since` for `/Contacts/deleted`.
+    pub zoho_deleted_since: Option<String>,
+    pub google_sync_token: Option<String>,
+    pub google_page_token: Option<String>,
+    pub first_sync_done: bool,
+    pub updated_at: EpochMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub connection_id: String,
+    pub holder: String,
+    pub expires_at: EpochMillis,
+}
+
+/// Counts for one side of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideCounts {
+    pub created: u32,
+    pub updated: u32,
+    pub deleted: u32,
+    pub unlinked: u32,
+    pub conflicts: u32,
+    pub errors: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Running,
+    Success,
+    /// Finished, but some records failed and will be retried next tick.
+    Partial,
+    /// Stopped by the budget; the next tick continues.
+    Continued,
+    /// Stopped by the mass-delete guard; nothing was changed.
+    BlockedMassDelete,
+    ReconnectNeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub connection_id: String,
+    pub run_id: String,
+    pub started_at: EpochMillis,
+    pub ended_at: Option<EpochMillis>,
+    pub outcome: RunOutcome,
+    pub zoho: SideCounts,
+    pub google: SideCounts,
+    /// Short, data-free description of the last error (ids and codes only).
+    pub last_error: Option<String>,
+    /// Conflict decisions and per-record errors, data-free (ids, field names, the rule applied).
+    #[serde(default)]
+    pub log: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Zoho,
+    Google,
+}
+
+/// A one-time OAuth `state`, bound to the connection being set up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthState {
+    pub state: String,
+    pub provider: Provider,
+    /// The connection being set up; `None` when the first provider starts a new connection.
+    pub connection_id: Option<String>,
+    /// PKCE code verifier (Google); it is only useful together with the one-time code.
+    pub pkce_verifier: Option<String>,
+    pub expires_at: EpochMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseError {
+    #[error("another run holds the lease until {expires_at}")]
+    Held { expires_at: EpochMillis },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthStateError {
+    #[error("the sign-in link is unknown, already used or expired; start connecting again")]
+    UnknownOrUsed,
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn put_connection(&self, connection: &Connection) -> StoreResult<()>;
+    async fn get_connection(&self, id: &str) -> StoreResult<Option<Connection>>;
+    /// Enabled connections on this frequency, without a table scan.
+    async fn list_connections_by_frequency(&self, frequency: Frequency) -> StoreResult<Vec<Connection>>;
+}
+
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// Saves links (new or changed). A changed email moves the email index entry; a link keeps
+    /// its identity (the Zoho id) whatever its email becomes.
+    async fn save_links(&self, links: &[Link]) -> StoreResult<()>;
+    async fn delete_links(&self, connection_id: &str, zoho_ids: &[String]) -> StoreResult<()>;
+    async fn link_by_zoho_id(&self, connection_id: &str, zoho_id: &str) -> StoreResult<Option<Link>>;
+    /// Many links at once (batch reads); ids without a link are left out.
+    async fn links_by_zoho_ids(&self, connection_id: &str, zoho_ids: &[String]) -> StoreResult<Vec<Link>>;
+    async fn link_by_resource_name(&self, connection_id: &str, resource_name: &str) -> StoreResult<Option<Link>>;
+    /// Links whose email equals `email` after trimming and lower-casing.
+    async fn links_by_email(&self, connection_id: &str, email: &str) -> StoreResult<Vec<Link>>;
+    /// Every link of the connection, however many pages that takes.
+    async fn all_links(&self, connection_id: &str) -> StoreResult<Vec<Link>>;
+}
+
+#[async_trait]
+pub trait CursorStore: Send + Sync {
+    async fn get_cursors(&self, connection_id: &str) -> StoreResult<Cursors>;
+    async fn put_cursors(&self, connection_id: &str, cursors: &Cursors) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease if it is free, expired, or already ours. `Ok(Err(Held))` when another
+    /// holder has it.
+    async fn acquire_lease(
+        &self,
+        connection_id: &str,
+        holder: &str,
+        expires_at: EpochMillis,
+        now: EpochMillis,
+    ) -> StoreResult<Result<Lease, LeaseError>>;
+    /// Releases the lease if we still hold it; releasing someone else's lease does nothing.
+    async fn release_lease(&self, connection_id: &str, holder: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    async fn put_run(&self, run: &RunRecord) -> StoreResult<()>;
+    /// Newest first.
+    async fn latest_runs(&self, connection_id: &str, limit: usize) -> StoreResult<Vec<RunRecord>>;
+}
+
+#[async_trait]
+pub trait OAuthStateStore: Send + Sync {
+    async fn put_oauth_state(&self, state: &OAuthState) -> StoreResult<()>;
+    /// Consumes the state exactly once: a second call, an unknown state or an expired one fails.
+    async fn consume_oauth_state(
+        &self,
+        state: &str,
+        now: EpochMillis,
+    ) -> StoreResult<Result<OAuthState, OAuthStateError>>;
+}
+
+/// Everything the functions need from the store.
+pub trait StateStore:
+    ConnectionStore + LinkStore + CursorStore + LeaseStore + RunStore + OAuthStateStore
+{
+}
+impl<T: ConnectionStore + LinkStore + CursorStore + LeaseStore + RunStore + OAuthStateStore> StateStore for T {}
+
+/// Normalises an email for matching: trimmed and lower-cased (rule 1). Empty means none.
+pub fn normalize_email(email: &str) -> Option<String> {
+    let e = email.trim().to_lowercase();
+    if e.is_empty() {
+        None
+    } else {
+        Some(e)
+    }
+}

@@ -1,0 +1,1 @@
+//! AWS endpoint harness (moto_server).

@@ -1,0 +1,4 @@
+//! Stateful local emulators of the Google People API and the Zoho CRM API (with their OAuth
+//! endpoints), shaped after the official specs in `../shared/reference/`.
+
+pub mod common;
