@@ -1,1 +1,303 @@
-//! Placeholder, replaced below.
+//! The embedded state store for local runs: one SQLite file (rusqlite, bundled), with the same
+//! semantics as the DynamoDB store — the lease and the one-time OAuth state included — as the
+//! contract suite checks.
+
+use super::*;
+use rusqlite::{params, Connection as Db, OptionalExtension};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS connections (
+    id TEXT PRIMARY KEY, frequency TEXT NOT NULL, enabled INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS connections_by_frequency ON connections (frequency, enabled);
+CREATE TABLE IF NOT EXISTS links (
+    connection_id TEXT NOT NULL, zoho_id TEXT NOT NULL, google_resource_name TEXT NOT NULL,
+    email TEXT, data TEXT NOT NULL, PRIMARY KEY (connection_id, zoho_id));
+CREATE INDEX IF NOT EXISTS links_by_resource_name ON links (connection_id, google_resource_name);
+CREATE INDEX IF NOT EXISTS links_by_email ON links (connection_id, email);
+CREATE TABLE IF NOT EXISTS cursors (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (connection_id TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    connection_id TEXT NOT NULL, started_at INTEGER NOT NULL, run_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (connection_id, started_at, run_id));
+CREATE TABLE IF NOT EXISTS oauth_states (state TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+";
+
+pub struct SqliteStore {
+    // SQLite calls are short and local; a plain mutex keeps one writer at a time.
+    db: Mutex<Db>,
+}
+
+impl SqliteStore {
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let db = Db::open(path).map_err(|e| err("open", e))?;
+        Self::init(db)
+    }
+
+    pub fn in_memory() -> StoreResult<Self> {
+        let db = Db::open_in_memory().map_err(|e| err("open", e))?;
+        Self::init(db)
+    }
+
+    fn init(db: Db) -> StoreResult<Self> {
+        db.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| err("open", e))?;
+        db.execute_batch(SCHEMA).map_err(|e| err("create schema", e))?;
+        Ok(SqliteStore { db: Mutex::new(db) })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn err(operation: &'static str, e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable { operation, detail: e.to_string() }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: &str, what: &'static str) -> StoreResult<T> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Malformed { what, detail: e.to_string() })
+}
+
+fn encode<T: Serialize>(value: &T, what: &'static str) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Malformed { what, detail: e.to_string() })
+}
+
+fn decode_all<T: serde::de::DeserializeOwned>(rows: Vec<String>, what: &'static str) -> StoreResult<Vec<T>> {
+    rows.iter().map(|raw| decode(raw, what)).collect()
+}
+
+/// Runs a query returning one text column per row.
+fn texts(db: &Db, op: &'static str, sql: &str, args: &[&dyn rusqlite::ToSql]) -> StoreResult<Vec<String>> {
+    let mut stmt = db.prepare_cached(sql).map_err(|e| err(op, e))?;
+    let rows = stmt.query_map(args, |r| r.get::<_, String>(0)).map_err(|e| err(op, e))?;
+    rows.collect::<Result<_, _>>().map_err(|e| err(op, e))
+}
+
+#[async_trait]
+impl ConnectionStore for SqliteStore {
+    async fn put_connection(&self, c: &Connection) -> StoreResult<()> {
+        let data = encode(c, "connection")?;
+        self.db()
+            .execute(
+                "INSERT OR REPLACE INTO connections (id, frequency, enabled, data) VALUES (?1, ?2, ?3, ?4)",
+                params![c.id, c.frequency.key(), c.enabled, data],
+            )
+            .map_err(|e| err("put connection", e))?;
+        Ok(())
+    }
+
+    async fn get_connection(&self, id: &str) -> StoreResult<Option<Connection>> {
+        let rows = texts(&self.db(), "get connection", "SELECT data FROM connections WHERE id = ?1", &[&id])?;
+        rows.first().map(|raw| decode(raw, "connection")).transpose()
+    }
+
+    async fn list_connections_by_frequency(&self, frequency: Frequency) -> StoreResult<Vec<Connection>> {
+        let rows = texts(
+            &self.db(),
+            "list connections",
+            "SELECT data FROM connections WHERE frequency = ?1 AND enabled = 1 ORDER BY id",
+            &[&frequency.key()],
+        )?;
+        decode_all(rows, "connection")
+    }
+}
+
+#[async_trait]
+impl LinkStore for SqliteStore {
+    async fn save_links(&self, links: &[Link]) -> StoreResult<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(|e| err("save links", e))?;
+        for link in links {
+            tx.execute(
+                "INSERT OR REPLACE INTO links (connection_id, zoho_id, google_resource_name, email, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![link.connection_id, link.zoho_id, link.google_resource_name, link.email, encode(link, "link")?],
+            )
+            .map_err(|e| err("save links", e))?;
+        }
+        tx.commit().map_err(|e| err("save links", e))
+    }
+
+    async fn delete_links(&self, connection_id: &str, zoho_ids: &[String]) -> StoreResult<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(|e| err("delete links", e))?;
+        for id in zoho_ids {
+            tx.execute("DELETE FROM links WHERE connection_id = ?1 AND zoho_id = ?2", params![connection_id, id])
+                .map_err(|e| err("delete links", e))?;
+        }
+        tx.commit().map_err(|e| err("delete links", e))
+    }
+
+    async fn link_by_zoho_id(&self, connection_id: &str, zoho_id: &str) -> StoreResult<Option<Link>> {
+        let rows = texts(
+            &self.db(),
+            "get link",
+            "SELECT data FROM links WHERE connection_id = ?1 AND zoho_id = ?2",
+            &[&connection_id, &zoho_id],
+        )?;
+        rows.first().map(|raw| decode(raw, "link")).transpose()
+    }
+
+    async fn links_by_zoho_ids(&self, connection_id: &str, zoho_ids: &[String]) -> StoreResult<Vec<Link>> {
+        let db = self.db();
+        let mut out = Vec::new();
+        let mut ids: Vec<&String> = zoho_ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let rows = texts(
+                &db,
+                "get links",
+                "SELECT data FROM links WHERE connection_id = ?1 AND zoho_id = ?2",
+                &[&connection_id, id],
+            )?;
+            out.extend(decode_all::<Link>(rows, "link")?);
+        }
+        Ok(out)
+    }
+
+    async fn link_by_resource_name(&self, connection_id: &str, resource_name: &str) -> StoreResult<Option<Link>> {
+        let rows = texts(
+            &self.db(),
+            "get link by resourceName",
+            "SELECT data FROM links WHERE connection_id = ?1 AND google_resource_name = ?2 ORDER BY zoho_id LIMIT 1",
+            &[&connection_id, &resource_name],
+        )?;
+        rows.first().map(|raw| decode(raw, "link")).transpose()
+    }
+
+    async fn links_by_email(&self, connection_id: &str, email: &str) -> StoreResult<Vec<Link>> {
+        let Some(email) = normalize_email(email) else { return Ok(Vec::new()) };
+        let rows = texts(
+            &self.db(),
+            "get links by email",
+            "SELECT data FROM links WHERE connection_id = ?1 AND email = ?2 ORDER BY zoho_id",
+            &[&connection_id, &email],
+        )?;
+        decode_all(rows, "link")
+    }
+
+    async fn all_links(&self, connection_id: &str) -> StoreResult<Vec<Link>> {
+        let rows = texts(
+            &self.db(),
+            "list links",
+            "SELECT data FROM links WHERE connection_id = ?1 ORDER BY zoho_id",
+            &[&connection_id],
+        )?;
+        decode_all(rows, "link")
+    }
+}
+
+#[async_trait]
+impl CursorStore for SqliteStore {
+    async fn get_cursors(&self, connection_id: &str) -> StoreResult<Cursors> {
+        let rows = texts(&self.db(), "get cursors", "SELECT data FROM cursors WHERE connection_id = ?1", &[&connection_id])?;
+        Ok(rows.first().map(|raw| decode(raw, "cursors")).transpose()?.unwrap_or_default())
+    }
+
+    async fn put_cursors(&self, connection_id: &str, cursors: &Cursors) -> StoreResult<()> {
+        self.db()
+            .execute(
+                "INSERT OR REPLACE INTO cursors (connection_id, data) VALUES (?1, ?2)",
+                params![connection_id, encode(cursors, "cursors")?],
+            )
+            .map_err(|e| err("put cursors", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LeaseStore for SqliteStore {
+    async fn acquire_lease(
+        &self,
+        connection_id: &str,
+        holder: &str,
+        expires_at: EpochMillis,
+        now: EpochMillis,
+    ) -> StoreResult<Result<Lease, LeaseError>> {
+        let db = self.db();
+        // The same condition as DynamoDB's: free, expired, or already ours.
+        let changed = db
+            .execute(
+                "INSERT INTO leases (connection_id, holder, lease_until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (connection_id) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until
+                 WHERE leases.lease_until < ?4 OR leases.holder = excluded.holder",
+                params![connection_id, holder, expires_at, now],
+            )
+            .map_err(|e| err("acquire lease", e))?;
+        if changed == 1 {
+            return Ok(Ok(Lease { connection_id: connection_id.into(), holder: holder.into(), expires_at }));
+        }
+        let current: Option<i64> = db
+            .query_row("SELECT lease_until FROM leases WHERE connection_id = ?1", [connection_id], |r| r.get(0))
+            .optional()
+            .map_err(|e| err("get lease", e))?;
+        Ok(Err(LeaseError::Held { expires_at: current.unwrap_or(expires_at) }))
+    }
+
+    async fn release_lease(&self, connection_id: &str, holder: &str) -> StoreResult<()> {
+        self.db()
+            .execute("DELETE FROM leases WHERE connection_id = ?1 AND holder = ?2", params![connection_id, holder])
+            .map_err(|e| err("release lease", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn put_run(&self, run: &RunRecord) -> StoreResult<()> {
+        self.db()
+            .execute(
+                "INSERT OR REPLACE INTO runs (connection_id, started_at, run_id, data) VALUES (?1, ?2, ?3, ?4)",
+                params![run.connection_id, run.started_at, run.run_id, encode(run, "run")?],
+            )
+            .map_err(|e| err("put run", e))?;
+        Ok(())
+    }
+
+    async fn latest_runs(&self, connection_id: &str, limit: usize) -> StoreResult<Vec<RunRecord>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = texts(
+            &self.db(),
+            "list runs",
+            "SELECT data FROM runs WHERE connection_id = ?1 ORDER BY started_at DESC, run_id DESC LIMIT ?2",
+            &[&connection_id, &limit],
+        )?;
+        decode_all(rows, "run")
+    }
+}
+
+#[async_trait]
+impl OAuthStateStore for SqliteStore {
+    async fn put_oauth_state(&self, state: &OAuthState) -> StoreResult<()> {
+        let result = self.db().execute(
+            "INSERT INTO oauth_states (state, expires_at, data) VALUES (?1, ?2, ?3)",
+            params![state.state, state.expires_at, encode(state, "oauth state")?],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(StoreError::Conflict("OAuth state already exists".into()))
+            }
+            Err(e) => Err(err("put OAuth state", e)),
+        }
+    }
+
+    async fn consume_oauth_state(
+        &self,
+        state: &str,
+        now: EpochMillis,
+    ) -> StoreResult<Result<OAuthState, OAuthStateError>> {
+        let rows = texts(
+            &self.db(),
+            "consume OAuth state",
+            "DELETE FROM oauth_states WHERE state = ?1 AND expires_at > ?2 RETURNING data",
+            &[&state, &now],
+        )?;
+        match rows.first() {
+            Some(raw) => Ok(Ok(decode(raw, "oauth state")?)),
+            None => Ok(Err(OAuthStateError::UnknownOrUsed)),
+        }
+    }
+}
