@@ -215,6 +215,7 @@ fn run(conn: &str, started_at: i64, outcome: RunOutcome) -> RunRecord {
         google: SideCounts { created: 3, ..SideCounts::default() },
         last_error: None,
         log: vec!["conflict zoho_id=1 field=Phone policy=zoho_wins".into()],
+        record_errors: vec![RecordError { side: Provider::Zoho, record_id: "4100".into(), code: "DUPLICATE_DATA".into() }],
     }
 }
 

@@ -160,9 +160,21 @@ pub struct RunRecord {
     pub google: SideCounts,
     /// Short, data-free description of the last error (ids and codes only).
     pub last_error: Option<String>,
-    /// Conflict decisions and per-record errors, data-free (ids, field names, the rule applied).
+    /// Conflict decisions and other notes, data-free (ids, field names, the rule applied).
     #[serde(default)]
     pub log: Vec<String>,
+    /// Records that failed this run and will be retried next tick.
+    #[serde(default)]
+    pub record_errors: Vec<RecordError>,
+}
+
+/// One record's failure, named by its id on the side where it failed; never its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordError {
+    pub side: Provider,
+    pub record_id: String,
+    /// The API's code (`DUPLICATE_DATA`, `FAILED_PRECONDITION`, ...) or a short reason.
+    pub code: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
