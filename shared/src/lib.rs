@@ -3,7 +3,18 @@
 //! (executor, clients, stores) behind small traits.
 
 pub mod config;
+pub mod connect;
+pub mod contact;
 pub mod health;
 pub mod logging;
+pub mod mapping;
+pub mod secrets;
 pub mod settings;
+pub mod status;
 pub mod store;
+pub mod sync;
+pub mod web;
+pub mod http;
+pub mod oauth;
+pub mod google;
+pub mod zoho;

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+mod validate;
+pub use validate::{validate, GoogleGroupInfo, SettingsError, ValidationContext, MY_CONTACTS_GROUP};
+
 /// How often a connection syncs. One EventBridge schedule per value; the tick is invoked with
 /// `{"frequency": "<key>"}` where key is [`Frequency::key`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -137,6 +140,10 @@ pub struct Settings {
     /// Share of a connection's links a single tick may delete before the guard stops it, in percent.
     #[serde(default = "default_mass_delete_percent")]
     pub mass_delete_percent: u8,
+    /// Ticks deleting fewer contacts than this never trip the mass-delete guard, so a small
+    /// connection can delete one of its three contacts.
+    #[serde(default = "default_mass_delete_min_count")]
+    pub mass_delete_min_count: u32,
 }
 
 fn default_frequency() -> Frequency {
@@ -150,6 +157,9 @@ fn default_tick_budget() -> u32 {
 }
 fn default_mass_delete_percent() -> u8 {
     20
+}
+fn default_mass_delete_min_count() -> u32 {
+    10
 }
 
 impl Default for Settings {
@@ -165,6 +175,18 @@ impl Default for Settings {
             first_sync_budget: default_first_sync_budget(),
             tick_budget: default_tick_budget(),
             mass_delete_percent: default_mass_delete_percent(),
+            mass_delete_min_count: default_mass_delete_min_count(),
+        }
+    }
+}
+
+impl Settings {
+    /// Records one tick may act on: the first sync's budget, then the per-tick one.
+    pub fn budget(&self, first_sync: bool) -> u32 {
+        if first_sync {
+            self.first_sync_budget
+        } else {
+            self.tick_budget
         }
     }
 }

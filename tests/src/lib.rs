@@ -1,5 +1,7 @@
 //! Test support shared by the integration tests, the benchmarks and the local run:
 //! the AWS endpoint harness (moto_server) and, later, the Google and Zoho emulators.
 
+pub mod apigw;
 pub mod aws;
 pub mod emulators;
+pub mod lambda;

@@ -1,19 +1,52 @@
-//! Lambda entry point: parse the event, call `shared`, map the result.
+//! The HTTP-facing connect flow behind API Gateway (HTTP API, payload 2.0): OAuth start and
+//! callback for Zoho and Google, the connection page and disconnect. Parse the event, call
+//! `shared::connect`, map the result. Clients and secrets are loaded once per cold start.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use shared::config;
+use shared::connect::{ConnectConfig, Connector};
+use shared::secrets::{AppSecrets, SecretsManagerVault};
+use shared::store::dynamo::DynamoStore;
+use shared::web::WebRequest;
 
 const FUNCTION: &str = "oauth-callback";
 
-async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+struct Deps {
+    store: DynamoStore,
+    vault: SecretsManagerVault,
+    http: reqwest::Client,
+    config: ConnectConfig,
+}
+
+async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
     if shared::health::is_health_event(&event.payload) {
         return Ok(shared::health::health_reply(FUNCTION));
     }
-    Err(format!("{FUNCTION}: unsupported event").into())
+    let request = WebRequest::from_event(event.payload)?;
+    let connector = Connector { store: &deps.store, vault: &deps.vault, http: &deps.http, config: &deps.config };
+    let response = connector.handle(&request, shared::store::now_millis()).await;
+    tracing::info!(method = %request.method, path = %request.path, status = response.status, "request");
+    Ok(serde_json::to_value(response.into_apigw())?)
+}
+
+async fn cold_start() -> Result<Deps, Error> {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config::require(config::STATE_TABLE)?);
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let app = AppSecrets::load(&secrets, &config::require(config::APP_SECRET_ID)?).await?;
+    let vault = SecretsManagerVault::new(secrets, config::require(config::SECRET_PREFIX)?);
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    Ok(Deps { store, vault, http, config: ConnectConfig::from_env(app)? })
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init_json();
-    lambda_runtime::run(service_fn(handle)).await
+    let deps = cold_start().await?;
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event| async move { handle(deps, event).await })).await
 }

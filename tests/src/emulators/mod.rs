@@ -2,3 +2,5 @@
 //! endpoints), shaped after the official specs in `../shared/reference/`.
 
 pub mod common;
+pub mod google;
+pub mod zoho;
