@@ -4,7 +4,9 @@
 # the users are CRM users with no identity in this AWS account.
 
 locals {
+  # "GET /" is the home page the connect flow starts from and returns to (shared::connect).
   oauth_callback_routes = toset([
+    "GET /",
     "GET /oauth/zoho/start",
     "GET /oauth/google/start",
     "GET /oauth/zoho/callback",

@@ -15,9 +15,10 @@ locals {
     "${aws_dynamodb_table.state.arn}/index/*",
   ]
 
-  # The store's operations (shared::store::dynamo): conditional writes for leases and links,
-  # queries on the table and on gsi1, batches for run history. Transactions need no action of
-  # their own: IAM checks each item's Put/Update/Delete/ConditionCheck.
+  # Exactly the DynamoDB operations shared::store::dynamo calls (tests/infra checks this against
+  # the source): queries on the table and on gsi1, conditional puts for leases, links and OAuth
+  # states, batches for links and run history. Table management (create_table,
+  # update_time_to_live) is only used by tests; here Terraform owns the table.
   dynamodb_read_actions = [
     "dynamodb:BatchGetItem",
     "dynamodb:GetItem",
@@ -25,10 +26,8 @@ locals {
   ]
   dynamodb_write_actions = [
     "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
   ]
 }
 

@@ -61,7 +61,8 @@ data "aws_iam_policy_document" "kms_data" {
     }
   }
 
-  # CloudWatch Logs encrypts the log groups of this deployment only.
+  # CloudWatch Logs encrypts the log groups of this deployment only (AWS's documented
+  # Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe* for logs, spelled out).
   statement {
     sid    = "CloudWatchLogsForThisDeployment"
     effect = "Allow"
@@ -70,6 +71,7 @@ data "aws_iam_policy_document" "kms_data" {
       "kms:DescribeKey",
       "kms:Encrypt",
       "kms:GenerateDataKey",
+      "kms:GenerateDataKeyWithoutPlaintext",
       "kms:ReEncryptFrom",
       "kms:ReEncryptTo",
     ]

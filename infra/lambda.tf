@@ -72,6 +72,7 @@ resource "aws_lambda_function" "oauth_callback" {
     variables = {
       STATE_TABLE       = aws_dynamodb_table.state.name
       SECRET_PREFIX     = local.token_secret_prefix
+      SECRET_KMS_KEY_ID = aws_kms_key.secrets.arn
       APP_SECRET_ID     = aws_secretsmanager_secret.app.arn
       PUBLIC_BASE_URL   = local.public_base_url
       GOOGLE_OAUTH_URL  = var.service_urls.google_oauth

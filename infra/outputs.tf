@@ -3,6 +3,11 @@ output "api_base_url" {
   value       = local.public_base_url
 }
 
+output "home_url" {
+  description = "Where a user starts: connect Zoho and Google, see the connection."
+  value       = "${local.public_base_url}/"
+}
+
 output "google_redirect_uri" {
   description = "Authorized redirect URI to register on the Google OAuth client (web application)."
   value       = "${local.public_base_url}/oauth/google/callback"
@@ -14,7 +19,7 @@ output "zoho_redirect_uri" {
 }
 
 output "settings_url" {
-  description = "Settings page (GET shows, POST saves); where a user starts and connects Zoho and Google."
+  description = "Settings page (GET shows, POST saves): group, list, direction, conflict policy, frequency, field pairs."
   value       = "${local.public_base_url}/settings"
 }
 

@@ -62,13 +62,15 @@ variable "alert_email" {
 }
 
 variable "public_base_url" {
-  description = "Public base URL of the HTTP API when it is served from a custom domain (https://sync.example.com, no trailing slash). Empty: the API's own execute-api URL. OAuth redirect URIs and links are built from it."
+  description = "Public origin of the HTTP API when it is served from a custom domain (https://sync.example.com: no path, no trailing slash). Empty: the API's own execute-api URL. OAuth redirect URIs and links are built from it."
   type        = string
   default     = ""
 
   validation {
-    condition     = var.public_base_url == "" || can(regex("^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~-]+)*$", var.public_base_url))
-    error_message = "public_base_url must be empty or an https:// URL without a trailing slash, query or fragment."
+    # Origin only: the pages link to root-relative paths ("/oauth/zoho/start"), so the API must
+    # be mapped at the root of the domain, not under a base path.
+    condition     = var.public_base_url == "" || can(regex("^https://[A-Za-z0-9.-]+(:[0-9]+)?$", var.public_base_url))
+    error_message = "public_base_url must be empty or an https:// origin (scheme, host, optional port) without a path or trailing slash."
   }
 }
 

@@ -20,6 +20,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 VENV_ROOT="${INFRA_VENV_ROOT:-$ROOT/.venv}"
+# No __pycache__ left in tests/infra (it is not in .gitignore).
+export PYTHONDONTWRITEBYTECODE=1
 # Exact versions: a new checkov release adds checks, which must not turn CI red on its own.
 HCL2_SPECS=(python-hcl2==8.1.4 pytest==9.2.0)
 CHECKOV_SPEC="checkov==3.3.30"

@@ -8,6 +8,8 @@ pub const SECRET_PREFIX: &str = "SECRET_PREFIX";
 /// Secret (name or ARN) holding the OAuth client credentials and the session signing key as JSON:
 /// `{"google_client_id", "google_client_secret", "zoho_client_id", "zoho_client_secret", "session_key"}`.
 pub const APP_SECRET_ID: &str = "APP_SECRET_ID";
+/// KMS key (id or ARN) that new token secrets are encrypted with; AWS's default key when unset.
+pub const SECRET_KMS_KEY_ID: &str = "SECRET_KMS_KEY_ID";
 /// Public base URL of the HTTP API (redirect URIs and links are built from it).
 pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
 /// Base URL overrides; the defaults are the real services.
@@ -28,7 +30,7 @@ const BASE_URLS: [&str; 5] = [GOOGLE_OAUTH_URL, GOOGLE_TOKEN_URL, GOOGLE_PEOPLE_
 /// The environment variables each function reads (required ones first, then optional overrides).
 pub fn env_vars_for(function: &str) -> Vec<&'static str> {
     let mut vars = match function {
-        "oauth-callback" => vec![STATE_TABLE, SECRET_PREFIX, APP_SECRET_ID, PUBLIC_BASE_URL],
+        "oauth-callback" => vec![STATE_TABLE, SECRET_PREFIX, SECRET_KMS_KEY_ID, APP_SECRET_ID, PUBLIC_BASE_URL],
         "sync-tick" => vec![STATE_TABLE, SECRET_PREFIX, APP_SECRET_ID],
         "sync-status" => vec![STATE_TABLE, PUBLIC_BASE_URL],
         _ => return Vec::new(),

@@ -73,11 +73,18 @@ pub fn token_secret_name(prefix: &str, connection_id: &str, provider: Provider) 
 pub struct SecretsManagerVault {
     client: Client,
     prefix: String,
+    kms_key_id: Option<String>,
 }
 
 impl SecretsManagerVault {
     pub fn new(client: Client, prefix: impl Into<String>) -> Self {
-        SecretsManagerVault { client, prefix: prefix.into() }
+        SecretsManagerVault { client, prefix: prefix.into(), kms_key_id: None }
+    }
+
+    /// Encrypts the secrets this vault creates with a customer-managed key.
+    pub fn with_kms_key(mut self, kms_key_id: Option<String>) -> Self {
+        self.kms_key_id = kms_key_id.filter(|k| !k.is_empty());
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -121,6 +128,7 @@ impl TokenVault for SecretsManagerVault {
                 self.client
                     .create_secret()
                     .name(&name)
+                    .set_kms_key_id(self.kms_key_id.clone())
                     .secret_string(token.expose())
                     .send()
                     .await

@@ -467,6 +467,7 @@ def check_secret_access(infra: Infra, rules: dict = SECRET_RULES) -> list[str]:
 # The HTTP API routes each function serves (functions/*/src/main.rs route on these).
 API_ROUTES = {
     "oauth-callback": {
+        "GET /",
         "GET /oauth/zoho/start",
         "GET /oauth/google/start",
         "GET /oauth/zoho/callback",
@@ -526,10 +527,100 @@ def check_api(infra: Infra, routes: dict = API_ROUTES) -> list[str]:
     if not single(stage, "access_log_settings"):
         problems.append("stage $default: no access logs")
 
-    for output, path in (("google_redirect_uri", "/oauth/google/callback"), ("zoho_redirect_uri", "/oauth/zoho/callback"), ("status_url", "/status"), ("settings_url", "/settings")):
+    for output, path in (("home_url", "/"), ("google_redirect_uri", "/oauth/google/callback"), ("zoho_redirect_uri", "/oauth/zoho/callback"), ("status_url", "/status"), ("settings_url", "/settings")):
         value = infra.outputs.get(output, {}).get("value")
         if value != f"${{local.public_base_url}}{path}":
             problems.append(f"output {output} is {value!r}, expected <public_base_url>{path}")
-        if not any(k.endswith(" " + path) for ks in routes.values() for k in ks):
+        if not any(k.split(" ", 1)[1] == path for ks in routes.values() for k in ks):
             problems.append(f"output {output}: no route serves {path}")
     return problems
+
+
+# --------------------------------------------------------------------------------------------
+# IAM actions vs the SDK calls in the code
+# --------------------------------------------------------------------------------------------
+
+SHARED_SRC = REPO / "shared" / "src"
+
+DYNAMODB_DATA_OPS = {
+    "get_item", "put_item", "update_item", "delete_item", "query", "scan", "batch_get_item",
+    "batch_write_item", "transact_get_items", "transact_write_items", "execute_statement",
+    "batch_execute_statement", "execute_transaction",
+}
+# Used by tests and the local run to create the table; in AWS, Terraform owns the table.
+DYNAMODB_TABLE_OPS = {"create_table", "update_time_to_live", "describe_table", "delete_table", "list_tables", "describe_time_to_live"}
+SECRETS_OPS = {
+    "get_secret_value", "put_secret_value", "create_secret", "delete_secret", "describe_secret",
+    "update_secret", "tag_resource", "untag_resource", "restore_secret", "list_secrets",
+    "batch_get_secret_value", "rotate_secret", "update_secret_version_stage",
+}
+
+
+def sdk_calls(source: str, ops: set[str]) -> set[str]:
+    """SDK operations called as `.op()` (the fluent builders take no arguments)."""
+    return {op for op in re.findall(r"\.\s*([a-z_]+)\(\)", source) if op in ops}
+
+
+def iam_action(service: str, op: str) -> str:
+    return f"{service}:" + "".join(part.capitalize() for part in op.split("_"))
+
+
+def granted_actions(infra: Infra, doc_name: str, prefix: str) -> set[str]:
+    out = set()
+    for st in infra.data.get("aws_iam_policy_document", {}).get(doc_name, {}).get("statement", []):
+        for a in resolve_list(st.get("actions"), infra) or []:
+            if a.startswith(prefix):
+                out.add(a)
+    return out
+
+
+def check_dynamodb_actions(infra: Infra, store_source: str) -> list[str]:
+    """The table actions of the read-write roles are exactly the store's data-plane calls; the
+    read-only role (sync-status) gets only read actions among them."""
+    problems = []
+    used = sdk_calls(store_source, DYNAMODB_DATA_OPS)
+    if not used:
+        return ["no DynamoDB call found in the store source (did the adapter move?)"]
+    if any(op.startswith(("transact", "execute", "batch_execute")) for op in used):
+        problems.append(f"the store uses {sorted(used)}: transactions and PartiQL need their per-item actions listed in infra/iam.tf and in this check")
+    want = {iam_action("dynamodb", op) for op in used}
+    functions, p = lambda_functions_by_crate(infra)
+    problems += p
+    for crate in ("oauth-callback", "sync-tick", "sync-status"):
+        if crate not in functions:
+            problems.append(f"no Lambda function for {crate}")
+            continue
+        _, docs, p = role_documents(infra, functions[crate][1])
+        problems += p
+        got = set().union(*(granted_actions(infra, d, "dynamodb:") for d in docs)) if docs else set()
+        if crate == "sync-status":
+            reads = {a for a in want if a.split(":")[1].startswith(("Get", "BatchGet", "Query", "Scan"))}
+            if not got or not got <= reads:
+                problems.append(f"sync-status: table actions {sorted(got)} are not a non-empty subset of the store's reads {sorted(reads)}")
+        elif got != want:
+            problems.append(f"{crate}: table actions {sorted(got)} != the store's calls {sorted(want)} (shared/src/store/dynamo.rs)")
+    return problems
+
+
+def check_secret_calls(secrets_source: str, rules: dict = SECRET_RULES) -> list[str]:
+    """The Secrets Manager calls in shared/src/secrets.rs are exactly those the rules grant."""
+    used = {iam_action("secretsmanager", op) for op in sdk_calls(secrets_source, SECRETS_OPS)}
+    granted = set().union(*(a for r in rules.values() for a in r.values()))
+    if used != granted:
+        return [f"shared/src/secrets.rs calls {sorted(used)}, the IAM rules grant {sorted(granted)}"]
+    return []
+
+
+def code_routes(source: str) -> set[str]:
+    """Routes the Rust code dispatches on: `("GET", "/path")` match arms."""
+    return {f"{m_} {p}" for m_, p in re.findall(r'\(\s*"(GET|POST|PUT|PATCH|DELETE)"\s*,\s*"(/[^"]*)"\s*\)', source)}
+
+
+def check_code_routes(source: str, routes: dict = API_ROUTES) -> list[str]:
+    """Every route the code serves is routed by the HTTP API (else API Gateway answers 404)."""
+    served = code_routes(source)
+    if not served:
+        return ["no route found in the code (did the dispatcher change shape?)"]
+    routed = set().union(*routes.values())
+    missing = sorted(served - routed)
+    return [f"the code serves {missing}, which the HTTP API does not route"] if missing else []

@@ -207,3 +207,46 @@ def test_api_check_detects_unscoped_permission(infra):
     broken = infra.copy()
     broken.resources["aws_lambda_permission"]["sync_status_api"]["source_arn"] = "arn:aws:execute-api:*"
     assert m.check_api(broken) != []
+
+
+# --- IAM actions vs the code's SDK calls ---------------------------------------------------------
+
+STORE_SOURCE = (m.SHARED_SRC / "store" / "dynamo.rs").read_text(encoding="utf-8")
+SECRETS_SOURCE = (m.SHARED_SRC / "secrets.rs").read_text(encoding="utf-8")
+
+
+def test_table_actions_match_store_calls(infra):
+    assert m.check_dynamodb_actions(infra, STORE_SOURCE) == []
+
+
+def test_table_action_check_detects_new_call(infra):
+    assert m.check_dynamodb_actions(infra, STORE_SOURCE + "\nclient.update_item().send();") != []
+
+
+def test_table_action_check_detects_status_write(infra):
+    broken = infra.copy()
+    for st in broken.data["aws_iam_policy_document"]["sync_status"]["statement"]:
+        if st.get("sid") == "StateTableReadOnly":
+            st["actions"] = "${concat(local.dynamodb_read_actions, local.dynamodb_write_actions)}"
+    assert m.check_dynamodb_actions(broken, STORE_SOURCE) != []
+
+
+def test_secret_rules_match_vault_calls():
+    assert m.check_secret_calls(SECRETS_SOURCE) == []
+
+
+def test_secret_call_check_detects_new_call():
+    assert m.check_secret_calls(SECRETS_SOURCE + "\nclient.describe_secret().send();") != []
+
+
+# --- routes the code serves -----------------------------------------------------------------------
+
+RUST_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in sorted(m.SHARED_SRC.rglob("*.rs")))
+
+
+def test_code_routes_are_routed():
+    assert m.check_code_routes(RUST_SOURCES) == []
+
+
+def test_code_route_check_detects_unrouted_path():
+    assert m.check_code_routes(RUST_SOURCES + '\n("GET", "/export") => x,') != []

@@ -183,6 +183,14 @@ async fn connecting_both_accounts_stores_tokens_and_enables_the_connection() {
         redirect_uri: format!("{PUBLIC}/oauth/google/callback"),
     };
     assert!(refresh(&http, &google_endpoint, &google_token).await.is_ok());
+    let zoho_token = secrets.iter().find(|(k, _)| k.ends_with("/zoho")).unwrap().1.clone();
+    let zoho_endpoint = TokenEndpoint {
+        token_url: format!("{}/oauth/v2/token", w.zoho.base_url),
+        client_id: zoho::DEFAULT_CLIENT_ID.into(),
+        client_secret: zoho::DEFAULT_CLIENT_SECRET.into(),
+        redirect_uri: format!("{PUBLIC}/oauth/zoho/callback"),
+    };
+    assert!(refresh(&http, &zoho_endpoint, &zoho_token).await.is_ok());
 
     // The overview page shows both accounts and offers disconnect with a CSRF token.
     let overview = w.call("GET", "/", Some(&cookie), None).await;
@@ -202,6 +210,7 @@ async fn connecting_both_accounts_stores_tokens_and_enables_the_connection() {
     let connection = w.table.store.get_connection(&connection_id).await.unwrap().unwrap();
     assert!(!connection.enabled);
     assert!(refresh(&http, &google_endpoint, &google_token).await.unwrap_err().needs_reconnect(), "revoked at Google");
+    assert!(refresh(&http, &zoho_endpoint, &zoho_token).await.unwrap_err().needs_reconnect(), "revoked at Zoho");
 
     // Connecting again finds the same connection (its links are kept: no duplicates).
     let (cookie2, _) = w.connect_zoho("owner@zoho.example").await;
@@ -215,6 +224,7 @@ async fn connecting_both_accounts_stores_tokens_and_enables_the_connection() {
     // Nothing secret in any response body or log line.
     let mut secret_values: Vec<String> = secrets.values().cloned().collect();
     secret_values.push(google_token);
+    secret_values.push(zoho_token);
     secret_values.extend(w.codes.iter().cloned());
     secret_values.extend([google::CLIENT_SECRET.to_string(), zoho::DEFAULT_CLIENT_SECRET.to_string(), SESSION_KEY.to_string()]);
     let logs = w.function.logs().join("\n");

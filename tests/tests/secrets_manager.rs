@@ -61,3 +61,18 @@ async fn the_app_secret_loads_and_an_unset_one_says_how_to_set_it() {
     let missing = AppSecrets::load(&client, "zcs-does-not-exist/app").await.unwrap_err();
     assert!(missing.to_string().contains("ResourceNotFound"), "{missing}");
 }
+
+#[tokio::test]
+async fn new_token_secrets_are_encrypted_with_the_configured_key() {
+    let prefix = format!("zcs-{}/tokens/", uuid::Uuid::new_v4().simple());
+    let vault = vault(&prefix).await.with_kms_key(Some("arn:aws:kms:us-east-1:000000000000:key/zcs-secrets".into()));
+    vault.put_token("c1", Provider::Zoho, &Secret::new("z")).await.unwrap();
+    let described = vault
+        .client()
+        .describe_secret()
+        .secret_id(token_secret_name(&prefix, "c1", Provider::Zoho))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.kms_key_id(), Some("arn:aws:kms:us-east-1:000000000000:key/zcs-secrets"));
+}

@@ -35,7 +35,8 @@ async fn cold_start() -> Result<Deps, Error> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config::require(config::STATE_TABLE)?);
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let app = AppSecrets::load(&secrets, &config::require(config::APP_SECRET_ID)?).await?;
-    let vault = SecretsManagerVault::new(secrets, config::require(config::SECRET_PREFIX)?);
+    let vault = SecretsManagerVault::new(secrets, config::require(config::SECRET_PREFIX)?)
+        .with_kms_key(std::env::var(config::SECRET_KMS_KEY_ID).ok());
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())

@@ -1,23 +1,162 @@
 //! Contacts without a link: relink by the Zoho id stored on the person, match by email, or create.
 //!
 //! Order of preference for an unlinked, in-scope contact:
-//! 1. A Google person carrying a Zoho id (crash recovery) pairs with that Zoho record when it was
-//!    seen this tick, in the list and unlinked. A person carrying the id of a record linked to
-//!    another person (a copy), deleted, or outside the list is skipped; one carrying an id not
-//!    seen this tick may still match by email but is never created in Zoho (it was synced once).
-//! 2. Email match (Zoho `Email` ⇄ Google work email, trimmed, lower-cased). When several contacts
-//!    on one side share an email, the smallest id pairs (Zoho ids and resourceNames compared by
-//!    length then text: the oldest record) and the others are skipped as `EmailTaken`.
-//! 3. Create on the other side, unless another contact already holds the email there (a link,
-//!    a contact outside the group/list, or a contact excluded above): that would be a duplicate,
-//!    and on Zoho the upsert on `Email` would overwrite the holder. Contacts without an email are
-//!    never matched, only created (and linked by id).
+//! 1. [`pair_by_stored_id`]: a Google person carrying a Zoho id (crash recovery) pairs with that
+//!    Zoho record when it was seen this tick, in the list and unlinked. A person carrying the id
+//!    of a record linked to another person (a copy) or outside the list is skipped; one carrying
+//!    the id of a deleted record or one not seen this tick may still match by email but is never
+//!    created in Zoho (it was synced once; its record is gone or out of reach).
+//! 2. [`pair_by_email`]: Zoho `Email` ⇄ Google work email, trimmed and lower-cased. When several
+//!    contacts on one side share an email, the smallest id pairs (Zoho ids and resourceNames
+//!    compared by length then text: the oldest record) and the others are skipped as `EmailTaken`.
+//! 3. Create on the other side, unless that side will hold the email after this tick anyway (a
+//!    linked or paired contact, a contact outside the group/list, one skipped above, a link):
+//!    that would be a duplicate, and on Zoho the upsert on `Email` would overwrite the holder.
+//!    A Zoho record whose id a person outside the group carries is not created again either.
+//!    Contacts without an email are never matched, only created (and linked by id).
 
-use super::model::{GoogleChange, SkipReason, Skipped, ZohoChange, Side};
-use super::plan::{Seen, ZohoSeen, GoogleSeen};
+use super::model::{Action, GoogleChange, SkipReason, Skipped, Side, Unit, ZohoChange};
+use super::plan::{GoogleSeen, Seen, ZohoSeen};
 use super::resolve::Flows;
+use crate::contact::EMAIL_KEY;
+use crate::store::normalize_email;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Ids in creation order: shorter first, then by text (Zoho ids and person ids are numeric).
+pub(super) fn id_order(a: &str, b: &str) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Records already given actions this tick (a contact created again after a lost delete).
+#[derive(Debug, Default)]
+pub(super) struct Consumed {
+    pub zoho_ids: BTreeSet<String>,
+    pub resource_names: BTreeSet<String>,
+}
+
+/// Unlinked, in-scope contacts still to place.
+pub(super) struct Pools<'a> {
+    zoho: BTreeMap<&'a str, &'a ZohoChange>,
+    google: Vec<&'a GoogleChange>,
+    never_create_in_zoho: BTreeSet<&'a str>,
+}
+
+impl<'a> Pools<'a> {
+    pub fn new(seen: &Seen<'a>, consumed: &Consumed) -> Pools<'a> {
+        let zoho = seen
+            .zoho
+            .iter()
+            .filter_map(|(id, z)| match z {
+                ZohoSeen::Record(r) if r.in_scope && !seen.links_by_zoho.contains_key(id) && !consumed.zoho_ids.contains(*id) => Some((*id, *r)),
+                _ => None,
+            })
+            .collect();
+        let mut google: Vec<&GoogleChange> = seen
+            .google
+            .iter()
+            .filter_map(|(rn, g)| match g {
+                GoogleSeen::Record(p) if p.in_group && !seen.links_by_google.contains_key(rn) && !consumed.resource_names.contains(*rn) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        google.sort_by(|a, b| id_order(&a.resource_name, &b.resource_name));
+        Pools { zoho, google, never_create_in_zoho: BTreeSet::new() }
+    }
+}
+
+pub(super) fn pair_by_stored_id<'a>(seen: &Seen<'a>, pools: &mut Pools<'a>) -> (Vec<(&'a ZohoChange, &'a GoogleChange)>, Vec<Skipped>) {
+    let mut pairs = Vec::new();
+    let mut skipped = Vec::new();
+    let mut rest = Vec::new();
+    for person in std::mem::take(&mut pools.google) {
+        let Some(zoho_id) = person.zoho_id.as_deref() else {
+            rest.push(person);
+            continue;
+        };
+        let reason = if seen.links_by_zoho.contains_key(zoho_id) {
+            SkipReason::ZohoIdLinkedElsewhere
+        } else if let Some(record) = pools.zoho.remove(zoho_id) {
+            pairs.push((record, person));
+            continue;
+        } else {
+            match seen.zoho.get(zoho_id) {
+                // A stale id (the record is gone, or not seen): the person may match by email.
+                None | Some(ZohoSeen::Tombstone) => {
+                    pools.never_create_in_zoho.insert(person.resource_name.as_str());
+                    rest.push(person);
+                    continue;
+                }
+                Some(ZohoSeen::Record(r)) if r.in_scope => SkipReason::ZohoIdLinkedElsewhere,
+                Some(ZohoSeen::Record(_)) => SkipReason::ZohoIdNotSyncable,
+            }
+        };
+        skipped.push(Skipped { side: Side::Google, id: person.resource_name.clone(), reason });
+    }
+    pools.google = rest;
+    (pairs, skipped)
+}
+
+/// Emails each side will hold once the actions planned so far are applied.
+#[derive(Debug, Default)]
+pub(super) struct EmailsAfter {
+    zoho: BTreeMap<String, Option<String>>,
+    google: BTreeMap<String, Option<String>>,
+    links: BTreeMap<String, Option<String>>,
+    gone: BTreeSet<String>,
+    created_in_zoho: BTreeSet<String>,
+    created_in_google: BTreeSet<String>,
+}
+
+impl EmailsAfter {
+    pub fn add(&mut self, unit: &Unit) {
+        let email_in = |changes: &crate::contact::FieldChanges| changes.get(EMAIL_KEY).map(|e| normalize_email(e));
+        for action in &unit.actions {
+            match action {
+                Action::UpdateZoho { zoho_id, changes, .. } => {
+                    if let Some(e) = email_in(changes) {
+                        self.zoho.insert(zoho_id.clone(), e);
+                    }
+                }
+                Action::UpdateGoogle { google_resource_name, changes, .. } => {
+                    if let Some(e) = email_in(changes) {
+                        self.google.insert(google_resource_name.clone(), e);
+                    }
+                }
+                Action::DeleteZoho { zoho_id, .. } => {
+                    self.gone.insert(format!("z:{zoho_id}"));
+                    self.links.insert(zoho_id.clone(), None);
+                }
+                Action::DeleteGoogle { zoho_id, google_resource_name } => {
+                    self.gone.insert(format!("g:{google_resource_name}"));
+                    self.links.insert(zoho_id.clone(), None);
+                }
+                Action::Link(l) | Action::UpdateLink(l) => drop(self.links.insert(l.zoho_id.clone(), l.email.clone())),
+                Action::CreateInZoho { contact, .. } => self.created_in_zoho.extend(contact.email()),
+                Action::CreateInGoogle { contact, .. } => self.created_in_google.extend(contact.email()),
+                Action::StampZohoId { .. } | Action::Unlink { .. } => {}
+            }
+        }
+    }
+
+    fn taken_in_zoho(&self, seen: &Seen, pools: &Pools) -> BTreeSet<String> {
+        let records = seen.zoho.iter().filter(|(id, _)| !pools.zoho.contains_key(*id) && !self.gone.contains(&format!("z:{id}")));
+        let emails = records.filter_map(|(id, z)| self.zoho.get(*id).cloned().unwrap_or_else(|| z.record().and_then(|r| r.contact.email())));
+        emails.chain(self.link_emails(seen)).chain(self.created_in_zoho.iter().cloned()).collect()
+    }
+
+    fn taken_in_google(&self, seen: &Seen, pools: &Pools) -> BTreeSet<String> {
+        let in_pool: BTreeSet<&str> = pools.google.iter().map(|p| p.resource_name.as_str()).collect();
+        let records = seen.google.iter().filter(|(rn, _)| !in_pool.contains(*rn) && !self.gone.contains(&format!("g:{rn}")));
+        let emails = records.filter_map(|(rn, g)| self.google.get(*rn).cloned().unwrap_or_else(|| g.record().and_then(|p| p.contact.email())));
+        emails.chain(self.link_emails(seen)).chain(self.created_in_google.iter().cloned()).collect()
+    }
+
+    fn link_emails(&self, seen: &Seen) -> Vec<String> {
+        let existing = seen.links_by_zoho.values().filter_map(|l| self.links.get(&l.zoho_id).cloned().unwrap_or_else(|| l.email.clone()));
+        existing.chain(self.links.values().flatten().cloned()).collect()
+    }
+}
 
 #[derive(Debug, Default)]
 pub(super) struct Pairing<'a> {
@@ -27,86 +166,35 @@ pub(super) struct Pairing<'a> {
     pub skipped: Vec<Skipped>,
 }
 
-/// Ids in creation order: shorter first, then by text (Zoho ids and person ids are numeric).
-pub(super) fn id_order(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
-pub(super) fn pair_up<'a>(seen: &Seen<'a>, flows: &Flows, required_missing: impl Fn(&GoogleChange) -> bool) -> Pairing<'a> {
+pub(super) fn pair_by_email<'a>(
+    seen: &Seen<'a>,
+    pools: Pools<'a>,
+    after: &EmailsAfter,
+    flows: &Flows,
+    required_missing: impl Fn(&GoogleChange) -> bool,
+) -> Pairing<'a> {
     let mut out = Pairing::default();
-    let mut zoho_pool: BTreeMap<&str, &ZohoChange> = seen
-        .zoho
-        .iter()
-        .filter_map(|(id, z)| match z {
-            ZohoSeen::Record(r) if r.in_scope && !seen.links_by_zoho.contains_key(id) => Some((*id, *r)),
-            _ => None,
-        })
-        .collect();
-    let mut google_pool: Vec<&GoogleChange> = seen
-        .google
-        .iter()
-        .filter_map(|(rn, g)| match g {
-            GoogleSeen::Record(p) if p.in_group && !seen.links_by_google.contains_key(rn) => Some(*p),
-            _ => None,
-        })
-        .collect();
-    google_pool.sort_by(|a, b| id_order(&a.resource_name, &b.resource_name));
+    let taken_in_zoho = after.taken_in_zoho(seen, &pools);
+    let taken_in_google = after.taken_in_google(seen, &pools);
+    let in_google_elsewhere: BTreeSet<&str> =
+        seen.google.values().filter_map(|g| g.record()).filter(|p| !p.in_group).filter_map(|p| p.zoho_id.as_deref()).collect();
 
-    // 1. Zoho id stored on the person.
-    let mut never_create_in_zoho = BTreeSet::new();
-    let mut by_email_google = Vec::new();
-    for person in google_pool {
-        let Some(zoho_id) = person.zoho_id.as_deref() else {
-            by_email_google.push(person);
-            continue;
-        };
-        let skip_reason = if seen.links_by_zoho.contains_key(zoho_id) {
-            Some(SkipReason::ZohoIdLinkedElsewhere)
-        } else if let Some(record) = zoho_pool.remove(zoho_id) {
-            out.pairs.push((record, person));
-            continue;
-        } else {
-            match seen.zoho.get(zoho_id) {
-                None => {
-                    never_create_in_zoho.insert(person.resource_name.as_str());
-                    by_email_google.push(person);
-                    continue;
-                }
-                Some(ZohoSeen::Record(r)) if r.in_scope => Some(SkipReason::ZohoIdLinkedElsewhere),
-                Some(_) => Some(SkipReason::ZohoIdNotSyncable),
-            }
-        };
-        if let Some(reason) = skip_reason {
-            out.skipped.push(Skipped { side: Side::Google, id: person.resource_name.clone(), reason });
-        }
-    }
-
-    // 2. Email match. Emails held outside the pools count as taken.
-    let mut by_email_zoho: Vec<&ZohoChange> = zoho_pool.into_values().collect();
-    by_email_zoho.sort_by(|a, b| id_order(&a.id, &b.id));
-    let in_zoho_pool: BTreeSet<&str> = by_email_zoho.iter().map(|z| z.id.as_str()).collect();
-    let in_google_pool: BTreeSet<&str> = by_email_google.iter().map(|g| g.resource_name.as_str()).collect();
-    let link_emails = seen.links_by_zoho.values().filter_map(|l| l.email.clone());
-    let taken_in_zoho: BTreeSet<String> = link_emails
-        .clone()
-        .chain(seen.zoho.iter().filter(|(id, _)| !in_zoho_pool.contains(*id)).filter_map(|(_, z)| z.record()?.contact.email()))
-        .collect();
-    let taken_in_google: BTreeSet<String> = link_emails
-        .chain(seen.google.iter().filter(|(rn, _)| !in_google_pool.contains(*rn)).filter_map(|(_, g)| g.record()?.contact.email()))
-        .collect();
-
+    let mut by_zoho_id: Vec<&ZohoChange> = pools.zoho.values().copied().collect();
+    by_zoho_id.sort_by(|a, b| id_order(&a.id, &b.id));
     let mut zoho_by_email: BTreeMap<String, Vec<&ZohoChange>> = BTreeMap::new();
-    for record in by_email_zoho {
+    let mut create_in_google = Vec::new();
+    for record in by_zoho_id {
         match record.contact.email() {
             Some(email) => zoho_by_email.entry(email).or_default().push(record),
-            None => out.create_in_google.push(record),
+            None => create_in_google.push(record),
         }
     }
     let mut google_by_email: BTreeMap<String, Vec<&GoogleChange>> = BTreeMap::new();
-    for person in by_email_google {
+    let mut create_in_zoho = Vec::new();
+    for person in &pools.google {
         match person.contact.email() {
-            Some(email) => google_by_email.entry(email).or_default().push(person),
-            None => out.create_in_zoho.push(person),
+            Some(email) => google_by_email.entry(email).or_default().push(*person),
+            None => create_in_zoho.push(*person),
         }
     }
     let emails: BTreeSet<String> = zoho_by_email.keys().chain(google_by_email.keys()).cloned().collect();
@@ -118,21 +206,15 @@ pub(super) fn pair_up<'a>(seen: &Seen<'a>, flows: &Flows, required_missing: impl
                 out.pairs.push((z, g));
                 (z_rest, g_rest)
             }
+            (Some(_), None) if taken_in_google.contains(&email) => (&zs[..], &[][..]),
             (Some((z, z_rest)), None) => {
-                if taken_in_google.contains(&email) {
-                    (zs.as_slice(), &[][..])
-                } else {
-                    out.create_in_google.push(z);
-                    (z_rest, &[][..])
-                }
+                create_in_google.push(z);
+                (z_rest, &[][..])
             }
+            (None, Some(_)) if taken_in_zoho.contains(&email) => (&[][..], &gs[..]),
             (None, Some((g, g_rest))) => {
-                if taken_in_zoho.contains(&email) {
-                    (&[][..], gs.as_slice())
-                } else {
-                    out.create_in_zoho.push(g);
-                    (&[][..], g_rest)
-                }
+                create_in_zoho.push(g);
+                (&[][..], g_rest)
             }
             (None, None) => continue,
         };
@@ -144,14 +226,18 @@ pub(super) fn pair_up<'a>(seen: &Seen<'a>, flows: &Flows, required_missing: impl
         }
     }
 
-    // 3. What may be created.
-    if !flows.google_write {
-        out.create_in_google.clear();
+    if flows.google_write {
+        for record in create_in_google {
+            if in_google_elsewhere.contains(record.id.as_str()) {
+                out.skipped.push(Skipped { side: Side::Zoho, id: record.id.clone(), reason: SkipReason::InGoogleOutsideGroup });
+            } else {
+                out.create_in_google.push(record);
+            }
+        }
     }
-    let creatable = std::mem::take(&mut out.create_in_zoho);
     if flows.zoho_create {
-        for person in creatable {
-            let reason = if never_create_in_zoho.contains(person.resource_name.as_str()) {
+        for person in create_in_zoho {
+            let reason = if pools.never_create_in_zoho.contains(person.resource_name.as_str()) {
                 Some(SkipReason::ZohoIdNotSyncable)
             } else if required_missing(person) {
                 Some(SkipReason::MissingRequiredZohoField)

@@ -98,6 +98,10 @@ pub enum Action {
     DeleteGoogle { zoho_id: String, google_resource_name: String },
     /// Delete the record, then the link.
     DeleteZoho { zoho_id: String, google_resource_name: String },
+    /// Write the Zoho id into the person's `externalIds` ([`crate::mapping::google::stamp_zoho_id`])
+    /// so the pair can be found again after a crash or a lost link. Bookkeeping, not contact data:
+    /// sent whatever the direction.
+    StampZohoId { zoho_id: String, google_resource_name: String },
     /// Save a new link (email match or crash recovery), after the unit's updates succeeded.
     Link(Link),
     /// Replace the link's base state, after the unit's updates succeeded.
@@ -111,7 +115,7 @@ impl Action {
         match self {
             Action::CreateInGoogle { .. } | Action::UpdateGoogle { .. } | Action::DeleteGoogle { .. } => Some(Side::Google),
             Action::CreateInZoho { .. } | Action::UpdateZoho { .. } | Action::DeleteZoho { .. } => Some(Side::Zoho),
-            Action::Link(_) | Action::UpdateLink(_) | Action::Unlink { .. } => None,
+            Action::StampZohoId { .. } | Action::Link(_) | Action::UpdateLink(_) | Action::Unlink { .. } => None,
         }
     }
 }
@@ -150,6 +154,8 @@ pub enum SkipReason {
     ZohoIdLinkedElsewhere,
     /// The person carries the id of a Zoho record that was deleted or is outside the list.
     ZohoIdNotSyncable,
+    /// The Zoho record already has a Google contact (carrying its id) outside the group.
+    InGoogleOutsideGroup,
     /// Zoho requires `Last_Name`; the Google contact has no family name.
     MissingRequiredZohoField,
 }
@@ -161,8 +167,11 @@ pub struct Skipped {
     pub reason: SkipReason,
 }
 
-/// The actions for one record or pair. The executor saves the unit's link action only after its
-/// writes succeeded; a failed unit is retried next tick.
+/// The actions for one record or pair, to apply in order. The executor saves the unit's link
+/// actions only after the writes before them succeeded; a failed unit is retried next tick. A unit
+/// can hold an `Unlink` followed by a new pairing of the contact that stayed (see [`plan`]).
+///
+/// [`plan`]: super::plan
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
     pub zoho_id: Option<String>,
@@ -172,6 +181,32 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// Every Zoho id and resourceName the unit's actions name (created contacts have none yet).
+    pub fn ids(&self) -> (Vec<String>, Vec<String>) {
+        let mut zoho_ids = Vec::new();
+        let mut resource_names = Vec::new();
+        for action in &self.actions {
+            let (z, g) = match action {
+                Action::CreateInGoogle { zoho_id, .. } => (Some(zoho_id), None),
+                Action::CreateInZoho { google_resource_name, .. } => (None, Some(google_resource_name)),
+                Action::UpdateGoogle { zoho_id, google_resource_name, .. }
+                | Action::UpdateZoho { zoho_id, google_resource_name, .. }
+                | Action::DeleteGoogle { zoho_id, google_resource_name }
+                | Action::DeleteZoho { zoho_id, google_resource_name }
+                | Action::StampZohoId { zoho_id, google_resource_name }
+                | Action::Unlink { zoho_id, google_resource_name, .. } => (Some(zoho_id), Some(google_resource_name)),
+                Action::Link(l) | Action::UpdateLink(l) => (Some(&l.zoho_id), Some(&l.google_resource_name)),
+            };
+            zoho_ids.extend(z.cloned());
+            resource_names.extend(g.cloned());
+        }
+        zoho_ids.sort();
+        zoho_ids.dedup();
+        resource_names.sort();
+        resource_names.dedup();
+        (zoho_ids, resource_names)
+    }
+
     pub fn deletes(&self) -> bool {
         self.actions.iter().any(|a| matches!(a, Action::DeleteGoogle { .. } | Action::DeleteZoho { .. }))
     }

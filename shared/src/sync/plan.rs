@@ -1,6 +1,6 @@
 //! [`plan`]: from what both sides reported and the links, the actions of one tick.
 
-use super::matching::{id_order, pair_up};
+use super::matching::{id_order, pair_by_email, pair_by_stored_id, Consumed, EmailsAfter, Pools};
 use super::model::*;
 use super::resolve::{resolve, Flows, Resolution};
 use crate::contact::{field_hash, field_hashes, Contact};
@@ -81,37 +81,107 @@ struct Planner<'a> {
 }
 
 /// Plans one tick. Pure: the same input gives the same plan.
+///
+/// Order: linked pairs (by Zoho id), then new pairs, then creates in Google, then in Zoho. A
+/// contact whose link is dropped this tick (its partner left the scope or was deleted without
+/// the delete being propagated) is treated as unlinked in the same pass, and whatever that gives
+/// joins the unit of the `Unlink`, after it.
 pub fn plan(input: &PlanInput) -> Plan {
     let planner = Planner { input, flows: Flows::new(&input.settings, &input.permissions) };
-    let seen = Seen::index(input);
-    let mut units = Vec::new();
+    let mut seen = Seen::index(input);
+    let mut units: Vec<Unit> = Vec::new();
+    let mut survivor_unit: BTreeMap<String, usize> = BTreeMap::new();
+    let mut consumed = Consumed::default();
 
-    for link in seen.links_by_zoho.values() {
+    let links: Vec<&Link> = seen.links_by_zoho.values().copied().collect();
+    for link in links {
         let z = seen.zoho.get(link.zoho_id.as_str());
         let g = seen.google.get(link.google_resource_name.as_str());
-        if z.is_some() || g.is_some() {
-            units.extend(planner.linked(link, z, g));
+        let Some(unit) = planner.linked(&seen, link, z, g) else { continue };
+        if unit.actions.iter().any(|a| matches!(a, Action::Unlink { .. })) {
+            if unit.actions.iter().any(|a| matches!(a, Action::CreateInGoogle { .. } | Action::CreateInZoho { .. })) {
+                consumed.zoho_ids.insert(link.zoho_id.clone());
+                consumed.resource_names.insert(link.google_resource_name.clone());
+            } else {
+                survivor_unit.insert(zoho_key(&link.zoho_id), units.len());
+                survivor_unit.insert(google_key(&link.google_resource_name), units.len());
+            }
+            seen.links_by_zoho.remove(link.zoho_id.as_str());
+            seen.links_by_google.remove(link.google_resource_name.as_str());
         }
+        units.push(unit);
     }
-    let pairing = pair_up(&seen, &planner.flows, |p| planner.missing_required(&p.contact));
-    units.extend(pairing.pairs.iter().filter_map(|(z, g)| planner.new_pair(z, g)));
-    units.extend(pairing.create_in_google.iter().map(|z| planner.create_in_google(z)));
-    units.extend(pairing.create_in_zoho.iter().map(|g| planner.create_in_zoho(g)));
+
+    let mut pools = Pools::new(&seen, &consumed);
+    let (by_id, mut skipped) = pair_by_stored_id(&seen, &mut pools);
+    for (z, g) in by_id {
+        join_survivors(&mut units, &survivor_unit, planner.new_pair(z, g));
+    }
+    let mut after = EmailsAfter::default();
+    units.iter().for_each(|u| after.add(u));
+    let pairing = pair_by_email(&seen, pools, &after, &planner.flows, |p| planner.missing_required(&p.contact));
+    skipped.extend(pairing.skipped);
+    let new_units = pairing
+        .pairs
+        .iter()
+        .map(|(z, g)| planner.new_pair(z, g))
+        .chain(pairing.create_in_google.iter().map(|z| planner.create_in_google(z)))
+        .chain(pairing.create_in_zoho.iter().map(|g| planner.create_in_zoho(g)));
+    for unit in new_units {
+        join_survivors(&mut units, &survivor_unit, unit);
+    }
+    units.retain(|u| !u.actions.is_empty());
 
     let deletes = units.iter().filter(|u| u.deletes()).count();
     let links = input.total_links.max(seen.links_by_zoho.len());
     if planner.mass_delete_blocked(deletes, links) {
-        return Plan { units: Vec::new(), skipped: pairing.skipped, remaining: Remaining::default(), outcome: PlanOutcome::BlockedMassDelete { deletes, links } };
+        return Plan { units: Vec::new(), skipped, remaining: Remaining::default(), outcome: PlanOutcome::BlockedMassDelete { deletes, links } };
     }
 
     let later = units.split_off(units.len().min(input.budget));
     let mut remaining = Remaining::default();
-    remaining.zoho_ids.extend(later.iter().filter_map(|u| u.zoho_id.clone()));
-    remaining.google_resource_names.extend(later.iter().filter_map(|u| u.google_resource_name.clone()));
+    for unit in &later {
+        let (zoho_ids, resource_names) = unit.ids();
+        remaining.zoho_ids.extend(zoho_ids);
+        remaining.google_resource_names.extend(resource_names);
+    }
     remaining.zoho_ids.sort_by(|a, b| id_order(a, b));
+    remaining.zoho_ids.dedup();
     remaining.google_resource_names.sort_by(|a, b| id_order(a, b));
+    remaining.google_resource_names.dedup();
     let outcome = if later.is_empty() { PlanOutcome::Complete } else { PlanOutcome::BudgetExhausted };
-    Plan { units, skipped: pairing.skipped, remaining, outcome }
+    Plan { units, skipped, remaining, outcome }
+}
+
+fn zoho_key(id: &str) -> String {
+    format!("z:{id}")
+}
+
+fn google_key(resource_name: &str) -> String {
+    format!("g:{resource_name}")
+}
+
+/// Appends `unit` to the unlink unit(s) of the contacts it involves, or adds it as its own.
+fn join_survivors(units: &mut Vec<Unit>, survivor_unit: &BTreeMap<String, usize>, unit: Unit) {
+    let mut at: Vec<usize> = [unit.zoho_id.as_deref().map(zoho_key), unit.google_resource_name.as_deref().map(google_key)]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| survivor_unit.get(&k).copied())
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    let Some(&first) = at.first() else {
+        units.push(unit);
+        return;
+    };
+    for &other in &at[1..] {
+        let actions = std::mem::take(&mut units[other].actions);
+        let conflicts = std::mem::take(&mut units[other].conflicts);
+        units[first].actions.extend(actions);
+        units[first].conflicts.extend(conflicts);
+    }
+    units[first].actions.extend(unit.actions);
+    units[first].conflicts.extend(unit.conflicts);
 }
 
 impl<'a> Planner<'a> {
@@ -136,7 +206,7 @@ impl<'a> Planner<'a> {
         unit
     }
 
-    fn linked(&self, link: &Link, z: Option<&ZohoSeen>, g: Option<&GoogleSeen>) -> Option<Unit> {
+    fn linked(&self, seen: &Seen, link: &Link, z: Option<&ZohoSeen>, g: Option<&GoogleSeen>) -> Option<Unit> {
         let zr = z.and_then(ZohoSeen::record);
         let gr = g.and_then(GoogleSeen::record);
         let z_gone = matches!(z, Some(ZohoSeen::Tombstone));
@@ -151,10 +221,10 @@ impl<'a> Planner<'a> {
             return Some(self.unlink(link, UnlinkReason::LeftGoogleGroup));
         }
         if z_gone {
-            return Some(self.deleted_in_zoho(link, gr));
+            return Some(self.deleted_in_zoho(seen, link, gr));
         }
         if g_gone {
-            return Some(self.deleted_in_google(link, zr));
+            return Some(self.deleted_in_google(seen, link, zr));
         }
         self.update_pair(link, zr, gr)
     }
@@ -163,12 +233,27 @@ impl<'a> Planner<'a> {
         link.field_hashes.iter().any(|(key, base)| field_hash(contact.get(key)) != *base)
     }
 
+    /// Whether another contact on `side` (or another link) holds `email`: creating it again
+    /// there would make a duplicate.
+    fn email_held(seen: &Seen, side: Side, email: Option<String>, except: &Link) -> bool {
+        let Some(email) = email else { return false };
+        let by_link = seen.links_by_zoho.values().any(|l| l.zoho_id != except.zoho_id && l.email.as_deref() == Some(email.as_str()));
+        let by_record = match side {
+            Side::Zoho => seen.zoho.iter().any(|(id, z)| *id != except.zoho_id && z.record().and_then(|r| r.contact.email()) == Some(email.clone())),
+            Side::Google => seen
+                .google
+                .iter()
+                .any(|(rn, g)| *rn != except.google_resource_name && g.record().and_then(|p| p.contact.email()) == Some(email.clone())),
+        };
+        by_link || by_record
+    }
+
     /// Rule 4: the delete loses to an edit that may flow back (the contact is created again);
     /// otherwise it is propagated or, when it may not be, the link is dropped.
-    fn deleted_in_zoho(&self, link: &Link, person: Option<&GoogleChange>) -> Unit {
+    fn deleted_in_zoho(&self, seen: &Seen, link: &Link, person: Option<&GoogleChange>) -> Unit {
         if let Some(p) = person.filter(|p| Self::edited(link, &p.contact) && self.flows.zoho_create) {
             let mut unit = self.unlink(link, UnlinkReason::DeletedInZoho);
-            if !self.missing_required(&p.contact) {
+            if !self.missing_required(&p.contact) && !Self::email_held(seen, Side::Zoho, p.contact.email(), link) {
                 unit.actions.extend(self.create_in_zoho(p).actions);
                 unit.conflicts.push(self.delete_lost(link, Side::Google));
             }
@@ -182,11 +267,13 @@ impl<'a> Planner<'a> {
         unit
     }
 
-    fn deleted_in_google(&self, link: &Link, record: Option<&ZohoChange>) -> Unit {
+    fn deleted_in_google(&self, seen: &Seen, link: &Link, record: Option<&ZohoChange>) -> Unit {
         if let Some(r) = record.filter(|r| Self::edited(link, &r.contact) && self.flows.google_write) {
             let mut unit = self.unlink(link, UnlinkReason::DeletedInGoogle);
-            unit.actions.extend(self.create_in_google(r).actions);
-            unit.conflicts.push(self.delete_lost(link, Side::Zoho));
+            if !Self::email_held(seen, Side::Google, r.contact.email(), link) {
+                unit.actions.extend(self.create_in_google(r).actions);
+                unit.conflicts.push(self.delete_lost(link, Side::Zoho));
+            }
             return unit;
         }
         if !self.flows.zoho_delete {
@@ -258,9 +345,12 @@ impl<'a> Planner<'a> {
         (!unit.actions.is_empty()).then_some(unit)
     }
 
-    fn new_pair(&self, record: &ZohoChange, person: &GoogleChange) -> Option<Unit> {
+    fn new_pair(&self, record: &ZohoChange, person: &GoogleChange) -> Unit {
         let res = resolve(&self.input.mapping, &self.flows, None, Some(&record.contact), Some(&person.contact));
         let mut unit = self.sync_unit(&record.id, &person.resource_name, person.etag.clone(), &res);
+        if person.zoho_id.as_deref() != Some(record.id.as_str()) {
+            unit.actions.push(Action::StampZohoId { zoho_id: record.id.clone(), google_resource_name: person.resource_name.clone() });
+        }
         unit.actions.push(Action::Link(Link {
             connection_id: self.input.connection_id.clone(),
             zoho_id: record.id.clone(),
@@ -271,7 +361,7 @@ impl<'a> Planner<'a> {
             google_etag: person.etag.clone(),
             updated_at: self.input.now,
         }));
-        Some(unit)
+        unit
     }
 
     fn create_in_google(&self, record: &ZohoChange) -> Unit {

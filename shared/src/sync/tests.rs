@@ -351,14 +351,18 @@ fn several_contacts_with_one_email_pair_the_oldest_and_create_no_duplicate() {
     i.zoho_changes = vec![zoho("1000", ann()), zoho("999", ann())];
     i.google_changes = vec![google("people/c1", ann())];
     let plan = super::plan(&i);
-    assert!(matches!(actions(&plan)[..], [Action::Link(Link { zoho_id, .. })] if zoho_id == "999"), "{plan:?}");
+    assert!(
+        matches!(actions(&plan)[..], [Action::StampZohoId { zoho_id: stamped, .. }, Action::Link(Link { zoho_id, .. })] if zoho_id == "999" && stamped == "999"),
+        "{plan:?}"
+    );
     assert_eq!(plan.skipped, [Skipped { side: Side::Zoho, id: "1000".into(), reason: SkipReason::EmailTaken }]);
 
     let mut i = input();
     i.zoho_changes = vec![zoho("1", ann())];
     i.google_changes = vec![google("people/c20", ann()), google("people/c3", ann())];
     let plan = super::plan(&i);
-    assert!(matches!(actions(&plan)[..], [Action::Link(Link { google_resource_name, .. })] if google_resource_name == "people/c3"));
+    assert!(matches!(actions(&plan)[..], [Action::StampZohoId { .. }, Action::Link(Link { google_resource_name, .. })] if google_resource_name == "people/c3"));
+    assert!(!plan.actions().any(|a| matches!(a, Action::CreateInZoho { .. })));
     assert_eq!(plan.skipped.len(), 1);
 }
 
@@ -449,3 +453,4 @@ fn the_budget_carries_the_rest_to_the_next_tick() {
     let created: Vec<_> = plan.actions().filter_map(|a| if let Action::CreateInGoogle { zoho_id, .. } = a { Some(zoho_id.as_str()) } else { None }).collect();
     assert_eq!(created, ["1", "2"]);
 }
+

@@ -28,6 +28,8 @@ pub fn no_permission(permission: &str) -> Response {
     error(StatusCode::FORBIDDEN, "NO_PERMISSION", "permission denied", json!({"permissions": [permission]}))
 }
 
+type PermissionCheck = fn(&ContactsPermissions) -> bool;
+
 /// What a call needs: a scope (any of the listed, compared case-insensitively) and, for
 /// record calls, a profile permission on Contacts.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +61,7 @@ impl Need {
     }
 
     /// The profile permission the call needs and its name in `NO_PERMISSION` details.
-    fn permission(self) -> Option<(fn(&ContactsPermissions) -> bool, &'static str)> {
+    fn permission(self) -> Option<(PermissionCheck, &'static str)> {
         match self {
             Need::ContactsRead => Some((|p| p.view, "Crm_Implied_View_Contacts")),
             Need::ContactsCreate => Some((|p| p.create, "Crm_Implied_Create_Contacts")),

@@ -1,0 +1,91 @@
+//! API JSON → the planner's input (pure).
+
+use super::fetch::{GoogleFeed, ZohoFeed};
+use crate::mapping::{google, zoho, Mapping};
+use crate::store::Link;
+use crate::sync::{GoogleChange, ZohoChange};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What one tick saw, in the planner's terms, plus the people's JSON (update bodies merge into it).
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub zoho_changes: Vec<ZohoChange>,
+    pub zoho_tombstones: Vec<String>,
+    pub google_changes: Vec<GoogleChange>,
+    pub google_tombstones: Vec<String>,
+    /// Live people by resourceName, as last read.
+    pub people: BTreeMap<String, Value>,
+    /// Records or people without an id (a malformed answer); counted, never planned.
+    pub unreadable: usize,
+}
+
+impl Seen {
+    pub fn from_feeds(google_feed: &GoogleFeed, zoho_feed: &ZohoFeed, group: Option<&str>, mapping: &Mapping) -> Seen {
+        let mut seen = Seen::default();
+        for (records, in_scope) in [(&zoho_feed.in_scope, true), (&zoho_feed.out_of_scope, false)] {
+            for record in records {
+                seen.add_zoho(record, in_scope, mapping);
+            }
+        }
+        seen.zoho_tombstones = zoho_feed.tombstones.iter().map(|t| t.id.clone()).collect();
+        for person in &google_feed.people {
+            seen.add_person(person, group, mapping);
+        }
+        seen
+    }
+
+    fn add_zoho(&mut self, record: &Value, in_scope: bool, mapping: &Mapping) {
+        let Ok(id) = zoho::record_id(record) else {
+            self.unreadable += 1;
+            return;
+        };
+        self.zoho_changes.push(ZohoChange {
+            id: id.to_string(),
+            modified_time: zoho::modified_time(record).map(str::to_string),
+            in_scope,
+            contact: zoho::contact_from_record(record, mapping),
+        });
+    }
+
+    /// Adds a person (or its tombstone); a person already seen is not added twice.
+    pub fn add_person(&mut self, person: &Value, group: Option<&str>, mapping: &Mapping) {
+        let Ok(rn) = google::resource_name(person) else {
+            self.unreadable += 1;
+            return;
+        };
+        if google::is_deleted(person) {
+            self.google_tombstones.push(rn.to_string());
+            return;
+        }
+        if self.people.contains_key(rn) {
+            return;
+        }
+        self.google_changes.push(GoogleChange {
+            resource_name: rn.to_string(),
+            etag: google::etag(person).map(str::to_string),
+            in_group: group.is_none_or(|g| google::in_group(person, g)),
+            zoho_id: google::zoho_id(person),
+            contact: google::contact_from_person(person, mapping),
+        });
+        self.people.insert(rn.to_string(), person.clone());
+    }
+
+    /// Emails of in-scope Zoho records that would be created in Google unless a person already
+    /// holds the email: not linked, no link with that email, no person seen with it. An
+    /// incremental Google feed does not show unchanged people, so these are looked up (rule 7).
+    pub fn emails_to_look_up(&self, links: &[Link]) -> BTreeSet<String> {
+        let linked: BTreeSet<&str> = links.iter().map(|l| l.zoho_id.as_str()).collect();
+        let taken: BTreeSet<String> = links
+            .iter()
+            .filter_map(|l| l.email.clone())
+            .chain(self.google_changes.iter().filter_map(|g| g.contact.email()))
+            .collect();
+        self.zoho_changes
+            .iter()
+            .filter(|z| z.in_scope && !linked.contains(z.id.as_str()))
+            .filter_map(|z| z.contact.email())
+            .filter(|e| !taken.contains(e))
+            .collect()
+    }
+}
