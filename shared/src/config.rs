@@ -18,6 +18,9 @@ pub const GOOGLE_TOKEN_URL: &str = "GOOGLE_TOKEN_URL";
 pub const GOOGLE_PEOPLE_URL: &str = "GOOGLE_PEOPLE_URL";
 pub const ZOHO_ACCOUNTS_URL: &str = "ZOHO_ACCOUNTS_URL";
 pub const ZOHO_API_URL: &str = "ZOHO_API_URL";
+/// Name or ARN of the sync-tick function that "sync now" on the settings page invokes
+/// asynchronously with `{"connection_id": "<id>"}` (oauth-callback only).
+pub const SYNC_TICK_FUNCTION: &str = "SYNC_TICK_FUNCTION";
 
 pub const DEFAULT_GOOGLE_OAUTH_URL: &str = "https://accounts.google.com";
 pub const DEFAULT_GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com";
@@ -30,7 +33,7 @@ const BASE_URLS: [&str; 5] = [GOOGLE_OAUTH_URL, GOOGLE_TOKEN_URL, GOOGLE_PEOPLE_
 /// The environment variables each function reads (required ones first, then optional overrides).
 pub fn env_vars_for(function: &str) -> Vec<&'static str> {
     let mut vars = match function {
-        "oauth-callback" => vec![STATE_TABLE, SECRET_PREFIX, SECRET_KMS_KEY_ID, APP_SECRET_ID, PUBLIC_BASE_URL],
+        "oauth-callback" => vec![STATE_TABLE, SECRET_PREFIX, SECRET_KMS_KEY_ID, APP_SECRET_ID, PUBLIC_BASE_URL, SYNC_TICK_FUNCTION],
         "sync-tick" => vec![STATE_TABLE, SECRET_PREFIX, APP_SECRET_ID],
         "sync-status" => vec![STATE_TABLE, PUBLIC_BASE_URL],
         _ => return Vec::new(),

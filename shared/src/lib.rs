@@ -13,6 +13,7 @@ pub mod settings;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod sync_trigger;
 pub mod web;
 pub mod http;
 pub mod oauth;

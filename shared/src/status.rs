@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// How many runs the status reads: a day of 15-minute ticks, with room to spare.
-const RUNS_READ: usize = 120;
+pub const RUNS_READ: usize = 120;
 /// A run still marked running after this long died without saying so (Lambda's 15-minute cap).
 const RUN_STALE_MS: i64 = 16 * 60 * 1000;
 
@@ -203,9 +203,14 @@ fn counts_row(label: &str, c: &SideCounts) -> String {
 }
 
 pub fn render_html(r: &StatusReport) -> String {
+    page("Sync status", &format!("<h1>Sync status</h1>{}", render_summary(r)))
+}
+
+/// The report as a fragment (no page, no top heading), for pages that show it among other things.
+pub fn render_summary(r: &StatusReport) -> String {
     let header = "<tr><th></th><th>created</th><th>updated</th><th>deleted</th><th>unlinked</th><th>conflicts</th><th>errors</th></tr>";
     let mut body = format!(
-        "<h1>Sync status</h1><p>State: <strong id=\"state\">{}</strong></p><p>Last sync: <span id=\"last-sync\">{}</span>{}</p>",
+        "<p>State: <strong id=\"state\">{}</strong></p><p>Last sync: <span id=\"last-sync\">{}</span>{}</p>",
         escape(&json_name(&r.state)),
         escape(&time(r.last_sync_at)),
         r.last_run.as_ref().map(|l| format!(" — {}", escape(&json_name(&l.outcome)))).unwrap_or_default(),
@@ -246,7 +251,7 @@ pub fn render_html(r: &StatusReport) -> String {
         s.extra_fields,
         escape(&time(r.next_run_at)),
     );
-    page("Sync status", &body)
+    body
 }
 
 #[cfg(test)]

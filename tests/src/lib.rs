@@ -4,4 +4,6 @@
 pub mod apigw;
 pub mod aws;
 pub mod emulators;
+pub mod functions;
 pub mod lambda;
+pub mod sync_support;

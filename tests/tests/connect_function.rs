@@ -7,13 +7,13 @@ use shared::oauth::{refresh, TokenEndpoint};
 use shared::store::{ConnectionStore, OAuthState, OAuthStateStore, Provider};
 use std::collections::BTreeMap;
 use sync_tests::apigw;
-use sync_tests::aws::{fresh_table, moto_endpoint, sdk_config, TestTable};
+use sync_tests::aws::{fresh_table, TestTable};
+use sync_tests::functions::{function_env, PUBLIC_BASE_URL, SESSION_KEY};
 use sync_tests::emulators::google::{self, GoogleEmulator};
 use sync_tests::emulators::zoho::{self, NewUser, ZohoEmulator};
 use sync_tests::lambda::{workspace_binary, LambdaProcess};
 
-const PUBLIC: &str = "https://sync.example.test";
-const SESSION_KEY: &str = "test-session-key-7d1f";
+const PUBLIC: &str = PUBLIC_BASE_URL;
 
 struct World {
     table: TestTable,
@@ -29,37 +29,13 @@ struct World {
 
 async fn world() -> World {
     let table = fresh_table().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config(&moto_endpoint()).await);
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let prefix = format!("zcs-{run}/tokens/");
-    let app_secret = format!("zcs-{run}/app");
-    let app = serde_json::json!({
-        "google_client_id": google::CLIENT_ID, "google_client_secret": google::CLIENT_SECRET,
-        "zoho_client_id": zoho::DEFAULT_CLIENT_ID, "zoho_client_secret": zoho::DEFAULT_CLIENT_SECRET,
-        "session_key": SESSION_KEY,
-    });
-    secrets.create_secret().name(&app_secret).secret_string(app.to_string()).send().await.unwrap();
     let google = GoogleEmulator::start(0).await.unwrap();
     let zoho = ZohoEmulator::start(0).await.unwrap();
     zoho.add_user(NewUser::new("owner@zoho.example"));
     zoho.add_user(NewUser::new("viewer@zoho.example").read_only());
-    let env: Vec<(String, String)> = [
-        ("STATE_TABLE", table.table.as_str()),
-        ("SECRET_PREFIX", prefix.as_str()),
-        ("APP_SECRET_ID", app_secret.as_str()),
-        ("PUBLIC_BASE_URL", PUBLIC),
-        ("GOOGLE_OAUTH_URL", google.base_url.as_str()),
-        ("GOOGLE_TOKEN_URL", google.base_url.as_str()),
-        ("GOOGLE_PEOPLE_URL", google.base_url.as_str()),
-        ("ZOHO_ACCOUNTS_URL", zoho.base_url.as_str()),
-        ("ZOHO_API_URL", zoho.base_url.as_str()),
-        ("AWS_ENDPOINT_URL", moto_endpoint().as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let function = LambdaProcess::start(workspace_binary("oauth-callback"), &env).await.unwrap();
-    World { table, secrets, prefix, google, zoho, function, bodies: Vec::new(), codes: Vec::new() }
+    let env = function_env(&table.table, &google.base_url, &zoho.base_url).await;
+    let function = LambdaProcess::start(workspace_binary("oauth-callback"), &env.vars).await.unwrap();
+    World { table, secrets: env.secrets, prefix: env.secret_prefix, google, zoho, function, bodies: Vec::new(), codes: Vec::new() }
 }
 
 struct Reply {

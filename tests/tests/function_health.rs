@@ -2,14 +2,19 @@
 //! Lambda Runtime API; an event it does not understand is an invocation error, not a crash.
 
 use serde_json::json;
+use sync_tests::aws::fresh_table;
+use sync_tests::functions::function_env;
 use sync_tests::lambda::{workspace_binary, LambdaProcess};
 
 const FUNCTIONS: [&str; 3] = ["oauth-callback", "sync-tick", "sync-status"];
 
 #[tokio::test]
 async fn every_function_answers_the_health_event_through_the_runtime_api() {
+    let table = fresh_table().await;
+    // Cold start reads the app secret; the providers are never called by a health check.
+    let env = function_env(&table.table, "http://127.0.0.1:9", "http://127.0.0.1:9").await;
     for name in FUNCTIONS {
-        let mut function = LambdaProcess::start(workspace_binary(name), &[]).await.expect("start function");
+        let mut function = LambdaProcess::start(workspace_binary(name), &env.vars).await.expect("start function");
         let reply = function.invoke(&json!({"health": true})).await.expect("health reply");
         assert_eq!(reply["status"], "ok", "{name}: {reply}");
         assert_eq!(reply["function"], name);
@@ -21,4 +26,13 @@ async fn every_function_answers_the_health_event_through_the_runtime_api() {
         assert!(unknown.is_err(), "{name} must reject an event it does not understand: {unknown:?}");
         assert!(function.invoke(&json!({"health": true})).await.is_ok(), "{name} survives a bad event");
     }
+}
+
+#[tokio::test]
+async fn a_function_without_its_configuration_stops_at_cold_start_and_says_what_is_missing() {
+    let mut function = LambdaProcess::start(workspace_binary("sync-status"), &[]).await.expect("start function");
+    let reply = function.invoke(&json!({"health": true})).await;
+    assert!(reply.is_err(), "{reply:?}");
+    let logs = function.logs().join("\n");
+    assert!(logs.contains("STATE_TABLE"), "the missing variable is named: {logs}");
 }

@@ -1,19 +1,62 @@
-//! Lambda entry point: parse the event, call `shared`, map the result.
+//! EventBridge Scheduler → `{"frequency": "1h"}` → sync every connection on that schedule.
+//! Parse the event, call `shared::sync::engine::tick`, return a data-free summary. The AWS
+//! clients and app secrets are built once per cold start, on the first sync event (a health
+//! check needs none of them).
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde::Deserialize;
 use serde_json::Value;
+use shared::settings::Frequency;
+use shared::store::now_millis;
+use shared::sync::engine::aws::AwsDeps;
+use shared::sync::engine::tick::run_tick;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 const FUNCTION: &str = "sync-tick";
 
-async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TickEvent {
+    frequency: String,
+}
+
+fn parse(payload: Value) -> Result<Frequency, String> {
+    let event: TickEvent = serde_json::from_value(payload).map_err(|_| format!("{FUNCTION}: expected an event like {{\"frequency\": \"1h\"}}"))?;
+    event.frequency.parse::<Frequency>().map_err(|e| format!("{FUNCTION}: {e}"))
+}
+
+async fn handle(deps: &OnceCell<AwsDeps>, event: LambdaEvent<Value>) -> Result<Value, Error> {
     if shared::health::is_health_event(&event.payload) {
         return Ok(shared::health::health_reply(FUNCTION));
     }
-    Err(format!("{FUNCTION}: unsupported event").into())
+    let frequency = parse(event.payload)?;
+    let deps = deps.get_or_try_init(AwsDeps::from_env).await?;
+    let remaining = event.context.deadline.saturating_sub(now_millis().max(0) as u64);
+    let deadline = Instant::now() + Duration::from_millis(remaining);
+    let summary = run_tick(&deps.env, &deps.store, &deps.vault, frequency, deadline, now_millis).await?;
+    tracing::info!(frequency = %frequency, connections = summary.connections, failed = summary.failed, "tick done");
+    Ok(serde_json::to_value(summary)?)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init_json();
-    lambda_runtime::run(service_fn(handle)).await
+    let deps = OnceCell::new();
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event| async move { handle(deps, event).await })).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_known_frequency_is_accepted() {
+        assert_eq!(parse(serde_json::json!({"frequency": "15m"})), Ok(Frequency::Min15));
+        assert!(parse(serde_json::json!({"frequency": "2h"})).unwrap_err().contains("unknown frequency"));
+        assert!(parse(serde_json::json!({"frequency": 1})).is_err());
+        assert!(parse(serde_json::json!({"frequncy": "1h"})).is_err());
+    }
 }

@@ -7,8 +7,9 @@
 //!    the id of a deleted record or one not seen this tick may still match by email but is never
 //!    created in Zoho (it was synced once; its record is gone or out of reach).
 //! 2. [`pair_by_email`]: Zoho `Email` ⇄ Google work email, trimmed and lower-cased. When several
-//!    contacts on one side share an email, the smallest id pairs (Zoho ids and resourceNames
-//!    compared by length then text: the oldest record) and the others are skipped as `EmailTaken`.
+//!    contacts share an email, they pair in id order (Zoho ids and resourceNames compared by
+//!    length then text: the oldest first); those left over on the longer side are skipped as
+//!    `EmailTaken`, never created.
 //! 3. Create on the other side, unless that side will hold the email after this tick anyway (a
 //!    linked or paired contact, a contact outside the group/list, one skipped above, a link):
 //!    that would be a duplicate, and on Zoho the upsert on `Email` would overwrite the holder.
@@ -28,13 +29,6 @@ pub(super) fn id_order(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// Records already given actions this tick (a contact created again after a lost delete).
-#[derive(Debug, Default)]
-pub(super) struct Consumed {
-    pub zoho_ids: BTreeSet<String>,
-    pub resource_names: BTreeSet<String>,
-}
-
 /// Unlinked, in-scope contacts still to place.
 pub(super) struct Pools<'a> {
     zoho: BTreeMap<&'a str, &'a ZohoChange>,
@@ -42,13 +36,27 @@ pub(super) struct Pools<'a> {
     never_create_in_zoho: BTreeSet<&'a str>,
 }
 
+/// Contacts already placed this tick (paired by stored id, or created again after their delete
+/// lost to an edit).
+#[derive(Debug, Default)]
+pub(super) struct Consumed {
+    pub zoho_ids: BTreeSet<String>,
+    pub resource_names: BTreeSet<String>,
+}
+
 impl<'a> Pools<'a> {
-    pub fn new(seen: &Seen<'a>, consumed: &Consumed) -> Pools<'a> {
+    /// Takes out contacts already given a create.
+    pub fn remove(&mut self, consumed: &Consumed) {
+        self.zoho.retain(|id, _| !consumed.zoho_ids.contains(*id));
+        self.google.retain(|p| !consumed.resource_names.contains(&p.resource_name));
+    }
+
+    pub fn new(seen: &Seen<'a>) -> Pools<'a> {
         let zoho = seen
             .zoho
             .iter()
             .filter_map(|(id, z)| match z {
-                ZohoSeen::Record(r) if r.in_scope && !seen.links_by_zoho.contains_key(id) && !consumed.zoho_ids.contains(*id) => Some((*id, *r)),
+                ZohoSeen::Record(r) if r.in_scope && !seen.links_by_zoho.contains_key(id) => Some((*id, *r)),
                 _ => None,
             })
             .collect();
@@ -56,7 +64,7 @@ impl<'a> Pools<'a> {
             .google
             .iter()
             .filter_map(|(rn, g)| match g {
-                GoogleSeen::Record(p) if p.in_group && !seen.links_by_google.contains_key(rn) && !consumed.resource_names.contains(*rn) => Some(*p),
+                GoogleSeen::Record(p) if p.in_group && !seen.links_by_google.contains_key(rn) => Some(*p),
                 _ => None,
             })
             .collect();
@@ -65,7 +73,11 @@ impl<'a> Pools<'a> {
     }
 }
 
-pub(super) fn pair_by_stored_id<'a>(seen: &Seen<'a>, pools: &mut Pools<'a>) -> (Vec<(&'a ZohoChange, &'a GoogleChange)>, Vec<Skipped>) {
+pub(super) fn pair_by_stored_id<'a>(
+    seen: &Seen<'a>,
+    pools: &mut Pools<'a>,
+    after: &EmailsAfter,
+) -> (Vec<(&'a ZohoChange, &'a GoogleChange)>, Vec<Skipped>) {
     let mut pairs = Vec::new();
     let mut skipped = Vec::new();
     let mut rest = Vec::new();
@@ -74,13 +86,14 @@ pub(super) fn pair_by_stored_id<'a>(seen: &Seen<'a>, pools: &mut Pools<'a>) -> (
             rest.push(person);
             continue;
         };
-        let reason = if seen.links_by_zoho.contains_key(zoho_id) {
+        let deleted_now = matches!(seen.zoho.get(zoho_id), Some(ZohoSeen::Tombstone)) || after.gone.contains(&format!("z:{zoho_id}"));
+        let reason = if seen.links_by_zoho.contains_key(zoho_id) && !deleted_now {
             SkipReason::ZohoIdLinkedElsewhere
         } else if let Some(record) = pools.zoho.remove(zoho_id) {
             pairs.push((record, person));
             continue;
         } else {
-            match seen.zoho.get(zoho_id) {
+            match seen.zoho.get(zoho_id).filter(|_| !deleted_now) {
                 // A stale id (the record is gone, or not seen): the person may match by email.
                 None | Some(ZohoSeen::Tombstone) => {
                     pools.never_create_in_zoho.insert(person.resource_name.as_str());
@@ -137,6 +150,18 @@ impl EmailsAfter {
                 Action::StampZohoId { .. } | Action::Unlink { .. } => {}
             }
         }
+    }
+
+    /// Whether `email` is on `side` before or after this tick's planned writes, or on a link.
+    /// Used for creates placed before other units' writes, which must not depend on them.
+    pub fn held_anytime(&self, seen: &Seen, side: Side, email: &str) -> bool {
+        let is = |e: Option<String>| e.as_deref() == Some(email);
+        let (before, after, created) = match side {
+            Side::Zoho => (seen.zoho.values().any(|z| is(z.record().and_then(|r| r.contact.email()))), &self.zoho, &self.created_in_zoho),
+            Side::Google => (seen.google.values().any(|g| is(g.record().and_then(|p| p.contact.email()))), &self.google, &self.created_in_google),
+        };
+        let on_links = seen.links_by_zoho.values().any(|l| is(l.email.clone())) || self.links.values().any(|e| is(e.clone()));
+        before || on_links || after.values().any(|e| is(e.clone())) || created.contains(email)
     }
 
     fn taken_in_zoho(&self, seen: &Seen, pools: &Pools) -> BTreeSet<String> {
@@ -201,17 +226,17 @@ pub(super) fn pair_by_email<'a>(
     for email in emails {
         let zs = zoho_by_email.remove(&email).unwrap_or_default();
         let gs = google_by_email.remove(&email).unwrap_or_default();
+        let paired = zs.len().min(gs.len());
+        out.pairs.extend(zs.iter().copied().zip(gs.iter().copied()));
+        let (zs, gs) = (&zs[paired..], &gs[paired..]);
         let (z_rest, g_rest) = match (zs.split_first(), gs.split_first()) {
-            (Some((z, z_rest)), Some((g, g_rest))) => {
-                out.pairs.push((z, g));
-                (z_rest, g_rest)
-            }
-            (Some(_), None) if taken_in_google.contains(&email) => (&zs[..], &[][..]),
+            (Some(_), Some(_)) => unreachable!("zip pairs the shorter side fully"),
+            (Some(_), None) if paired > 0 || taken_in_google.contains(&email) => (zs, &[][..]),
             (Some((z, z_rest)), None) => {
                 create_in_google.push(z);
                 (z_rest, &[][..])
             }
-            (None, Some(_)) if taken_in_zoho.contains(&email) => (&[][..], &gs[..]),
+            (None, Some(_)) if paired > 0 || taken_in_zoho.contains(&email) => (&[][..], gs),
             (None, Some((g, g_rest))) => {
                 create_in_zoho.push(g);
                 (&[][..], g_rest)

@@ -32,6 +32,7 @@
 //!   ([`PlanOutcome::BudgetExhausted`]) and comes back next tick, because the change cursors must
 //!   not move past it. Units without actions do not count.
 
+pub mod engine;
 mod matching;
 mod model;
 mod plan;

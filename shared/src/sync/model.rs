@@ -168,10 +168,8 @@ pub struct Skipped {
 }
 
 /// The actions for one record or pair, to apply in order. The executor saves the unit's link
-/// actions only after the writes before them succeeded; a failed unit is retried next tick. A unit
-/// can hold an `Unlink` followed by a new pairing of the contact that stayed (see [`plan`]).
-///
-/// [`plan`]: super::plan
+/// action only after the writes before it succeeded; a failed unit is retried next tick. Units
+/// depend on the units before them (see [`plan`](super::plan) for the order to keep).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
     pub zoho_id: Option<String>,

@@ -82,29 +82,27 @@ struct Planner<'a> {
 
 /// Plans one tick. Pure: the same input gives the same plan.
 ///
-/// Order: linked pairs (by Zoho id), then new pairs, then creates in Google, then in Zoho. A
-/// contact whose link is dropped this tick (its partner left the scope or was deleted without
-/// the delete being propagated) is treated as unlinked in the same pass, and whatever that gives
-/// joins the unit of the `Unlink`, after it.
+/// Units come in this order: linked pairs (by Zoho id), pairs by stored id, pairs by email,
+/// creates in Google, creates in Zoho. A contact whose link is dropped this tick (its partner left
+/// the scope, or was deleted and the delete is not propagated or lost to an edit) is treated as
+/// unlinked in the same pass, so it can pair or be created again in a later unit. Creates rely on
+/// the emails the earlier units leave (an upsert on `Email` must not land on a record whose email
+/// an update is about to change), so the executor applies every earlier unit's writes and link
+/// removals before the creates; batching within that order is fine.
 pub fn plan(input: &PlanInput) -> Plan {
     let planner = Planner { input, flows: Flows::new(&input.settings, &input.permissions) };
     let mut seen = Seen::index(input);
     let mut units: Vec<Unit> = Vec::new();
-    let mut survivor_unit: BTreeMap<String, usize> = BTreeMap::new();
-    let mut consumed = Consumed::default();
+    let mut recreate: Vec<(usize, Side, &Link)> = Vec::new();
 
     let links: Vec<&Link> = seen.links_by_zoho.values().copied().collect();
     for link in links {
         let z = seen.zoho.get(link.zoho_id.as_str());
         let g = seen.google.get(link.google_resource_name.as_str());
-        let Some(unit) = planner.linked(&seen, link, z, g) else { continue };
+        let Some(unit) = planner.linked(link, z, g) else { continue };
         if unit.actions.iter().any(|a| matches!(a, Action::Unlink { .. })) {
-            if unit.actions.iter().any(|a| matches!(a, Action::CreateInGoogle { .. } | Action::CreateInZoho { .. })) {
-                consumed.zoho_ids.insert(link.zoho_id.clone());
-                consumed.resource_names.insert(link.google_resource_name.clone());
-            } else {
-                survivor_unit.insert(zoho_key(&link.zoho_id), units.len());
-                survivor_unit.insert(google_key(&link.google_resource_name), units.len());
+            if let Some(c) = unit.conflicts.iter().find(|c| c.rule == ConflictRule::DeleteLosesToEdit) {
+                recreate.push((units.len(), c.winner, link));
             }
             seen.links_by_zoho.remove(link.zoho_id.as_str());
             seen.links_by_google.remove(link.google_resource_name.as_str());
@@ -112,13 +110,21 @@ pub fn plan(input: &PlanInput) -> Plan {
         units.push(unit);
     }
 
-    let mut pools = Pools::new(&seen, &consumed);
-    let (by_id, mut skipped) = pair_by_stored_id(&seen, &mut pools);
-    for (z, g) in by_id {
-        join_survivors(&mut units, &survivor_unit, planner.new_pair(z, g));
-    }
     let mut after = EmailsAfter::default();
     units.iter().for_each(|u| after.add(u));
+    let mut pools = Pools::new(&seen);
+    let (by_id, mut skipped) = pair_by_stored_id(&seen, &mut pools, &after);
+    let mut paired = Consumed::default();
+    for (z, g) in by_id {
+        let unit = planner.new_pair(z, g);
+        after.add(&unit);
+        paired.zoho_ids.insert(z.id.clone());
+        paired.resource_names.insert(g.resource_name.clone());
+        units.push(unit);
+    }
+    recreate.retain(|(_, _, l)| !paired.zoho_ids.contains(&l.zoho_id) && !paired.resource_names.contains(&l.google_resource_name));
+    let recreated = planner.recreate(&seen, &mut after, &mut units, recreate);
+    pools.remove(&recreated);
     let pairing = pair_by_email(&seen, pools, &after, &planner.flows, |p| planner.missing_required(&p.contact));
     skipped.extend(pairing.skipped);
     let new_units = pairing
@@ -127,10 +133,7 @@ pub fn plan(input: &PlanInput) -> Plan {
         .map(|(z, g)| planner.new_pair(z, g))
         .chain(pairing.create_in_google.iter().map(|z| planner.create_in_google(z)))
         .chain(pairing.create_in_zoho.iter().map(|g| planner.create_in_zoho(g)));
-    for unit in new_units {
-        join_survivors(&mut units, &survivor_unit, unit);
-    }
-    units.retain(|u| !u.actions.is_empty());
+    units.extend(new_units);
 
     let deletes = units.iter().filter(|u| u.deletes()).count();
     let links = input.total_links.max(seen.links_by_zoho.len());
@@ -151,37 +154,6 @@ pub fn plan(input: &PlanInput) -> Plan {
     remaining.google_resource_names.dedup();
     let outcome = if later.is_empty() { PlanOutcome::Complete } else { PlanOutcome::BudgetExhausted };
     Plan { units, skipped, remaining, outcome }
-}
-
-fn zoho_key(id: &str) -> String {
-    format!("z:{id}")
-}
-
-fn google_key(resource_name: &str) -> String {
-    format!("g:{resource_name}")
-}
-
-/// Appends `unit` to the unlink unit(s) of the contacts it involves, or adds it as its own.
-fn join_survivors(units: &mut Vec<Unit>, survivor_unit: &BTreeMap<String, usize>, unit: Unit) {
-    let mut at: Vec<usize> = [unit.zoho_id.as_deref().map(zoho_key), unit.google_resource_name.as_deref().map(google_key)]
-        .into_iter()
-        .flatten()
-        .filter_map(|k| survivor_unit.get(&k).copied())
-        .collect();
-    at.sort_unstable();
-    at.dedup();
-    let Some(&first) = at.first() else {
-        units.push(unit);
-        return;
-    };
-    for &other in &at[1..] {
-        let actions = std::mem::take(&mut units[other].actions);
-        let conflicts = std::mem::take(&mut units[other].conflicts);
-        units[first].actions.extend(actions);
-        units[first].conflicts.extend(conflicts);
-    }
-    units[first].actions.extend(unit.actions);
-    units[first].conflicts.extend(unit.conflicts);
 }
 
 impl<'a> Planner<'a> {
@@ -206,7 +178,7 @@ impl<'a> Planner<'a> {
         unit
     }
 
-    fn linked(&self, seen: &Seen, link: &Link, z: Option<&ZohoSeen>, g: Option<&GoogleSeen>) -> Option<Unit> {
+    fn linked(&self, link: &Link, z: Option<&ZohoSeen>, g: Option<&GoogleSeen>) -> Option<Unit> {
         let zr = z.and_then(ZohoSeen::record);
         let gr = g.and_then(GoogleSeen::record);
         let z_gone = matches!(z, Some(ZohoSeen::Tombstone));
@@ -221,10 +193,10 @@ impl<'a> Planner<'a> {
             return Some(self.unlink(link, UnlinkReason::LeftGoogleGroup));
         }
         if z_gone {
-            return Some(self.deleted_in_zoho(seen, link, gr));
+            return Some(self.deleted_in_zoho(link, gr));
         }
         if g_gone {
-            return Some(self.deleted_in_google(seen, link, zr));
+            return Some(self.deleted_in_google(link, zr));
         }
         self.update_pair(link, zr, gr)
     }
@@ -233,30 +205,13 @@ impl<'a> Planner<'a> {
         link.field_hashes.iter().any(|(key, base)| field_hash(contact.get(key)) != *base)
     }
 
-    /// Whether another contact on `side` (or another link) holds `email`: creating it again
-    /// there would make a duplicate.
-    fn email_held(seen: &Seen, side: Side, email: Option<String>, except: &Link) -> bool {
-        let Some(email) = email else { return false };
-        let by_link = seen.links_by_zoho.values().any(|l| l.zoho_id != except.zoho_id && l.email.as_deref() == Some(email.as_str()));
-        let by_record = match side {
-            Side::Zoho => seen.zoho.iter().any(|(id, z)| *id != except.zoho_id && z.record().and_then(|r| r.contact.email()) == Some(email.clone())),
-            Side::Google => seen
-                .google
-                .iter()
-                .any(|(rn, g)| *rn != except.google_resource_name && g.record().and_then(|p| p.contact.email()) == Some(email.clone())),
-        };
-        by_link || by_record
-    }
-
-    /// Rule 4: the delete loses to an edit that may flow back (the contact is created again);
-    /// otherwise it is propagated or, when it may not be, the link is dropped.
-    fn deleted_in_zoho(&self, seen: &Seen, link: &Link, person: Option<&GoogleChange>) -> Unit {
-        if let Some(p) = person.filter(|p| Self::edited(link, &p.contact) && self.flows.zoho_create) {
+    /// Rule 4: the delete loses to an edit that may flow back: the link is dropped and the edited
+    /// contact is handled as unlinked (created again on the deleting side unless its email is
+    /// taken there). Otherwise the delete is propagated or, when it may not be, the link dropped.
+    fn deleted_in_zoho(&self, link: &Link, person: Option<&GoogleChange>) -> Unit {
+        if person.is_some_and(|p| Self::edited(link, &p.contact) && self.flows.zoho_create) {
             let mut unit = self.unlink(link, UnlinkReason::DeletedInZoho);
-            if !self.missing_required(&p.contact) && !Self::email_held(seen, Side::Zoho, p.contact.email(), link) {
-                unit.actions.extend(self.create_in_zoho(p).actions);
-                unit.conflicts.push(self.delete_lost(link, Side::Google));
-            }
+            unit.conflicts.push(self.delete_lost(link, Side::Google));
             return unit;
         }
         if !self.flows.google_delete {
@@ -267,13 +222,10 @@ impl<'a> Planner<'a> {
         unit
     }
 
-    fn deleted_in_google(&self, seen: &Seen, link: &Link, record: Option<&ZohoChange>) -> Unit {
-        if let Some(r) = record.filter(|r| Self::edited(link, &r.contact) && self.flows.google_write) {
+    fn deleted_in_google(&self, link: &Link, record: Option<&ZohoChange>) -> Unit {
+        if record.is_some_and(|r| Self::edited(link, &r.contact) && self.flows.google_write) {
             let mut unit = self.unlink(link, UnlinkReason::DeletedInGoogle);
-            if !Self::email_held(seen, Side::Google, r.contact.email(), link) {
-                unit.actions.extend(self.create_in_google(r).actions);
-                unit.conflicts.push(self.delete_lost(link, Side::Zoho));
-            }
+            unit.conflicts.push(self.delete_lost(link, Side::Zoho));
             return unit;
         }
         if !self.flows.zoho_delete {
@@ -282,6 +234,32 @@ impl<'a> Planner<'a> {
         let mut unit = self.unit(&link.zoho_id, &link.google_resource_name);
         unit.actions.push(Action::DeleteZoho { zoho_id: link.zoho_id.clone(), google_resource_name: link.google_resource_name.clone() });
         unit
+    }
+
+    /// Creates again, in the unit of its `Unlink`, each contact whose edit beat a delete: unless
+    /// its email is on the deleting side at any point of this tick (that would be a duplicate) or
+    /// a field Zoho requires is empty. A person left out keeps the deleted record's id and is
+    /// never created in Zoho later; a Zoho record left out is an ordinary unlinked record.
+    fn recreate(&self, seen: &Seen, after: &mut EmailsAfter, units: &mut [Unit], survivors: Vec<(usize, Side, &Link)>) -> Consumed {
+        let mut consumed = Consumed::default();
+        for (at, winner, link) in survivors {
+            let create = match winner {
+                Side::Google => seen.google.get(link.google_resource_name.as_str()).and_then(GoogleSeen::record).filter(|p| {
+                    !self.missing_required(&p.contact) && !p.contact.email().is_some_and(|e| after.held_anytime(seen, Side::Zoho, &e))
+                }).map(|p| self.create_in_zoho(p)),
+                Side::Zoho => seen.zoho.get(link.zoho_id.as_str()).and_then(ZohoSeen::record).filter(|r| {
+                    !r.contact.email().is_some_and(|e| after.held_anytime(seen, Side::Google, &e))
+                }).map(|r| self.create_in_google(r)),
+            };
+            let Some(create) = create else { continue };
+            after.add(&create);
+            match winner {
+                Side::Google => consumed.resource_names.insert(link.google_resource_name.clone()),
+                Side::Zoho => consumed.zoho_ids.insert(link.zoho_id.clone()),
+            };
+            units[at].actions.extend(create.actions);
+        }
+        consumed
     }
 
     fn delete_lost(&self, link: &Link, winner: Side) -> ConflictDecision {

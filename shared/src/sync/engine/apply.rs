@@ -1,0 +1,441 @@
+//! Applying a plan's units: writes in API-sized batches, then the links of the units whose writes
+//! all succeeded (rule 6: a link is saved only after the writes it covers).
+//!
+//! Units go in waves of [`WAVE`]; in each wave: Zoho deletes, Google deletes, Zoho upserts, Zoho
+//! updates, Google creates, Google updates (with the Zoho ids stamped on people just created in
+//! Zoho), then the wave's links. A record's failure fails only its unit (retried next tick); a
+//! whole-call failure, a store failure or the deadline stops the run after saving what is done.
+
+use super::people::People;
+use super::ports::*;
+use crate::contact::FieldChanges;
+use crate::mapping::{google, zoho, Mapping};
+use crate::store::{EpochMillis, Link, Provider, RecordError, SideCounts, StateStore, StoreError};
+use crate::sync::{Action, PendingLink, Side, UnlinkReason, Unit};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use tokio::time::Instant;
+
+/// Units per wave: one Google delete batch (500); Google creates/updates go in 200s, Zoho in 100s.
+pub const WAVE: usize = 500;
+pub const GOOGLE_WRITE_BATCH: usize = crate::google::BATCH_CREATE_MAX;
+pub const GOOGLE_DELETE_BATCH: usize = crate::google::BATCH_DELETE_MAX;
+pub const ZOHO_BATCH: usize = crate::zoho::BATCH_MAX;
+/// No API call is started this close to the deadline: saving links and the run needs the time.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why applying stopped before the end.
+#[derive(Debug)]
+pub enum Stop {
+    Deadline,
+    Api(PortError),
+    Store(StoreError),
+}
+
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub zoho: SideCounts,
+    pub google: SideCounts,
+    pub record_errors: Vec<RecordError>,
+    pub stopped: Option<Stop>,
+}
+
+pub struct Applier<'a> {
+    pub google: &'a dyn GooglePort,
+    pub zoho: &'a dyn ZohoPort,
+    pub store: &'a dyn StateStore,
+    pub connection_id: &'a str,
+    pub group: Option<&'a str>,
+    pub mapping: &'a Mapping,
+    pub deadline: Instant,
+    pub now: EpochMillis,
+}
+
+/// Progress of one unit within its wave.
+#[derive(Debug, Default, Clone)]
+struct UnitState {
+    writes_left: usize,
+    failed: bool,
+    created_person: Option<Value>,
+    zoho_written: Option<ZohoWritten>,
+    google_etag_after: Option<String>,
+    zoho_modified_after: Option<String>,
+}
+
+impl UnitState {
+    fn done(&self) -> bool {
+        !self.failed && self.writes_left == 0
+    }
+}
+
+struct Wave<'w> {
+    units: &'w [Unit],
+    states: Vec<UnitState>,
+}
+
+impl<'w> Wave<'w> {
+    /// (unit index, value) for each action `pick` selects.
+    fn pick<T>(&self, pick: impl Fn(&Action) -> Option<T>) -> Vec<(usize, T)> {
+        self.units.iter().enumerate().flat_map(|(i, u)| u.actions.iter().filter_map(|a| pick(a)).map(move |t| (i, t))).collect()
+    }
+
+    fn succeeded(&mut self, i: usize) {
+        self.states[i].writes_left = self.states[i].writes_left.saturating_sub(1);
+    }
+
+    fn failed(&mut self, i: usize, side: Provider, record_id: &str, failure: &RecordFailure, applied: &mut Applied) {
+        self.fail_or_note(i, true, side, record_id, failure, applied);
+    }
+
+    /// Reports the failure; fails the unit only when `fails_unit`.
+    fn fail_or_note(&mut self, i: usize, fails_unit: bool, side: Provider, record_id: &str, failure: &RecordFailure, applied: &mut Applied) {
+        self.states[i].failed |= fails_unit;
+        let counts = match side {
+            Provider::Zoho => &mut applied.zoho,
+            Provider::Google => &mut applied.google,
+        };
+        counts.errors += 1;
+        applied.record_errors.push(RecordError { side, record_id: record_id.to_string(), code: failure.code.clone() });
+    }
+}
+
+impl<'a> Applier<'a> {
+    pub async fn apply(&self, units: &[Unit], people: &mut People) -> Applied {
+        let mut applied = Applied::default();
+        for chunk in units.chunks(WAVE) {
+            let states = chunk.iter().map(|u| UnitState { writes_left: u.actions.iter().filter(|a| a.writes_to().is_some()).count(), ..UnitState::default() }).collect();
+            let mut wave = Wave { units: chunk, states };
+            let written = self.write(&mut wave, people, &mut applied).await;
+            let saved = self.save_links(&wave, &mut applied).await;
+            if let Err(stop) = written.and(saved) {
+                applied.stopped = Some(stop);
+                break;
+            }
+        }
+        applied
+    }
+
+    fn before_call(&self) -> Result<(), Stop> {
+        if Instant::now() + DEADLINE_MARGIN >= self.deadline {
+            return Err(Stop::Deadline);
+        }
+        Ok(())
+    }
+
+    async fn write(&self, wave: &mut Wave<'_>, people: &mut People, applied: &mut Applied) -> Result<(), Stop> {
+        self.delete_in_zoho(wave, applied).await?;
+        self.delete_in_google(wave, applied).await?;
+        self.create_in_zoho(wave, applied).await?;
+        self.update_zoho(wave, applied).await?;
+        self.create_in_google(wave, people, applied).await?;
+        self.update_google(wave, people, applied).await
+    }
+
+    async fn delete_in_zoho(&self, wave: &mut Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {
+        let items = wave.pick(|a| match a {
+            Action::DeleteZoho { zoho_id, .. } => Some(zoho_id.clone()),
+            _ => None,
+        });
+        for chunk in items.chunks(ZOHO_BATCH) {
+            self.before_call()?;
+            let ids: Vec<String> = chunk.iter().map(|(_, id)| id.clone()).collect();
+            let results = self.zoho.delete_contacts(&ids).await.map_err(Stop::Api)?;
+            for (k, (i, id)) in chunk.iter().enumerate() {
+                match results.get(k) {
+                    // Zoho answers INVALID_DATA for an id it no longer has: already deleted.
+                    Some(Ok(())) => {
+                        wave.succeeded(*i);
+                        applied.zoho.deleted += 1;
+                    }
+                    Some(Err(f)) if f.code == "INVALID_DATA" => wave.succeeded(*i),
+                    Some(Err(f)) => wave.failed(*i, Provider::Zoho, id, f, applied),
+                    None => wave.failed(*i, Provider::Zoho, id, &RecordFailure::new("NO_RESULT"), applied),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_in_google(&self, wave: &mut Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {
+        let items = wave.pick(|a| match a {
+            Action::DeleteGoogle { google_resource_name, .. } => Some(google_resource_name.clone()),
+            _ => None,
+        });
+        for chunk in items.chunks(GOOGLE_DELETE_BATCH) {
+            self.before_call()?;
+            let names: Vec<String> = chunk.iter().map(|(_, rn)| rn.clone()).collect();
+            self.google.delete_contacts(&names).await.map_err(Stop::Api)?;
+            for (i, _) in chunk {
+                wave.succeeded(*i);
+                applied.google.deleted += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_in_zoho(&self, wave: &mut Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {
+        let items = wave.pick(|a| match a {
+            Action::CreateInZoho { google_resource_name, contact, .. } => Some((google_resource_name.clone(), zoho::create_body(contact, self.mapping))),
+            _ => None,
+        });
+        for chunk in items.chunks(ZOHO_BATCH) {
+            self.before_call()?;
+            let bodies: Vec<Value> = chunk.iter().map(|(_, (_, body))| body.clone()).collect();
+            let results = self.zoho.upsert_contacts(&bodies).await.map_err(Stop::Api)?;
+            for (k, (i, (rn, _))) in chunk.iter().enumerate() {
+                match results.get(k) {
+                    Some(Ok(w)) if !w.id.is_empty() => {
+                        wave.states[*i].zoho_written = Some(w.clone());
+                        wave.succeeded(*i);
+                        applied.zoho.created += 1;
+                    }
+                    Some(Err(f)) => wave.failed(*i, Provider::Zoho, rn, f, applied),
+                    _ => wave.failed(*i, Provider::Zoho, rn, &RecordFailure::new("NO_ID_RETURNED"), applied),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn update_zoho(&self, wave: &mut Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {
+        let items = wave.pick(|a| match a {
+            Action::UpdateZoho { zoho_id, changes, .. } => Some((zoho_id.clone(), zoho::write_body(changes, Some(zoho_id), self.mapping))),
+            _ => None,
+        });
+        // A body with only the id changes nothing Zoho takes by value.
+        let (empty, items): (Vec<_>, Vec<_>) = items.into_iter().partition(|(_, (_, body))| body.as_object().is_some_and(|o| o.len() <= 1));
+        for (i, _) in empty {
+            wave.succeeded(i);
+        }
+        for chunk in items.chunks(ZOHO_BATCH) {
+            self.before_call()?;
+            let bodies: Vec<Value> = chunk.iter().map(|(_, (_, body))| body.clone()).collect();
+            let results = self.zoho.update_contacts(&bodies).await.map_err(Stop::Api)?;
+            for (k, (i, (id, _))) in chunk.iter().enumerate() {
+                match results.get(k) {
+                    Some(Ok(w)) => {
+                        wave.states[*i].zoho_modified_after = w.modified_time.clone();
+                        wave.succeeded(*i);
+                        applied.zoho.updated += 1;
+                    }
+                    Some(Err(f)) => wave.failed(*i, Provider::Zoho, id, f, applied),
+                    None => wave.failed(*i, Provider::Zoho, id, &RecordFailure::new("NO_RESULT"), applied),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_in_google(&self, wave: &mut Wave<'_>, people: &mut People, applied: &mut Applied) -> Result<(), Stop> {
+        let items = wave.pick(|a| match a {
+            Action::CreateInGoogle { zoho_id, contact, .. } => Some((zoho_id.clone(), google::create_body(contact, Some(zoho_id), self.group, self.mapping))),
+            _ => None,
+        });
+        for chunk in items.chunks(GOOGLE_WRITE_BATCH) {
+            self.before_call()?;
+            let bodies: Vec<Value> = chunk.iter().map(|(_, (_, body))| body.clone()).collect();
+            let results = self.google.create_contacts(&bodies).await.map_err(Stop::Api)?;
+            for (k, (i, (zoho_id, _))) in chunk.iter().enumerate() {
+                match results.get(k) {
+                    Some(Ok(person)) if google::resource_name(person).is_ok() => {
+                        people.remember(person);
+                        wave.states[*i].created_person = Some(person.clone());
+                        wave.succeeded(*i);
+                        applied.google.created += 1;
+                    }
+                    Some(Err(f)) => wave.failed(*i, Provider::Google, zoho_id, f, applied),
+                    _ => wave.failed(*i, Provider::Google, zoho_id, &RecordFailure::new("NO_RESOURCE_NAME_RETURNED"), applied),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Field updates and Zoho ids written onto people (a new pair, or a person just created in
+    /// Zoho: the pair is then found again after a crash or a lost link), in batches of 200.
+    /// A stamp alone is bookkeeping: its failure is reported but does not hold the link back.
+    async fn update_google(&self, wave: &mut Wave<'_>, people: &mut People, applied: &mut Applied) -> Result<(), Stop> {
+        let mut writes: Vec<(usize, String, Option<FieldChanges>, Option<String>)> = Vec::new();
+        for (i, unit) in wave.units.iter().enumerate() {
+            let state = &wave.states[i];
+            let mut target: Option<String> = None;
+            let (mut changes, mut stamp) = (None, None);
+            for action in &unit.actions {
+                match action {
+                    Action::UpdateGoogle { google_resource_name, changes: c, .. } => {
+                        target = Some(google_resource_name.clone());
+                        changes = Some(c.clone());
+                    }
+                    Action::StampZohoId { zoho_id, google_resource_name } => {
+                        target = Some(google_resource_name.clone());
+                        stamp = Some(zoho_id.clone());
+                    }
+                    Action::CreateInZoho { google_resource_name, .. } if !state.failed => {
+                        if let Some(written) = &state.zoho_written {
+                            target = Some(google_resource_name.clone());
+                            stamp = Some(written.id.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(rn) = target {
+                writes.push((i, rn, changes, stamp));
+            }
+        }
+        if writes.iter().any(|(_, rn, _, _)| people.get(rn).is_none()) {
+            self.before_call()?;
+            people.load_all(self.google).await.map_err(Stop::Api)?;
+        }
+        let mut bodies: Vec<(usize, String, google::PersonUpdate, Value, bool)> = Vec::new();
+        for (i, rn, changes, stamp) in writes {
+            let is_update = changes.is_some();
+            let Some(existing) = people.get(&rn).cloned() else {
+                wave.fail_or_note(i, is_update, Provider::Google, &rn, &RecordFailure::new("NOT_FOUND"), applied);
+                continue;
+            };
+            let update = person_update(&existing, changes.as_ref(), stamp.as_deref(), self.mapping);
+            if update.update_person_fields.is_empty() {
+                if is_update {
+                    wave.succeeded(i);
+                }
+                continue;
+            }
+            bodies.push((i, rn, update, existing, is_update));
+        }
+        for chunk in bodies.chunks(GOOGLE_WRITE_BATCH) {
+            self.before_call()?;
+            let (batch, mask) = merge_updates(chunk.iter().map(|(_, rn, update, existing, _)| (rn.as_str(), update, existing)));
+            let mut results = self.google.update_contacts(&batch, &mask).await.map_err(Stop::Api)?;
+            for (i, rn, _, _, is_update) in chunk {
+                match results.remove(rn) {
+                    Some(Ok(person)) => {
+                        wave.states[*i].google_etag_after = google::etag(&person).map(str::to_string);
+                        people.remember(&person);
+                        if *is_update {
+                            wave.succeeded(*i);
+                            applied.google.updated += 1;
+                        }
+                    }
+                    Some(Err(f)) => wave.fail_or_note(*i, *is_update, Provider::Google, rn, &f, applied),
+                    None => wave.fail_or_note(*i, *is_update, Provider::Google, rn, &RecordFailure::new("NO_RESULT"), applied),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes, then saves, the links of the units whose writes all succeeded.
+    async fn save_links(&self, wave: &Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {
+        let mut unlinked = Vec::new();
+        let mut saves = Vec::new();
+        for (unit, state) in wave.units.iter().zip(&wave.states) {
+            if !state.done() {
+                continue;
+            }
+            for action in &unit.actions {
+                match action {
+                    Action::Unlink { zoho_id, reason, .. } => {
+                        unlinked.push(zoho_id.clone());
+                        count_unlink(*reason, applied);
+                    }
+                    Action::DeleteGoogle { zoho_id, .. } | Action::DeleteZoho { zoho_id, .. } => unlinked.push(zoho_id.clone()),
+                    Action::Link(link) | Action::UpdateLink(link) => saves.push(Link {
+                        google_etag: state.google_etag_after.clone().or_else(|| link.google_etag.clone()),
+                        zoho_modified_time: state.zoho_modified_after.clone().or_else(|| link.zoho_modified_time.clone()),
+                        ..link.clone()
+                    }),
+                    Action::CreateInGoogle { zoho_id, link, .. } => {
+                        let Some(rn) = state.created_person.as_ref().and_then(|p| google::resource_name(p).ok()) else { continue };
+                        let etag = state.created_person.as_ref().and_then(|p| google::etag(p)).map(str::to_string);
+                        saves.push(self.link(zoho_id, rn, link, link.zoho_modified_time.clone(), etag));
+                    }
+                    Action::CreateInZoho { google_resource_name, link, .. } => {
+                        let Some(written) = &state.zoho_written else { continue };
+                        let etag = state.google_etag_after.clone().or_else(|| link.google_etag.clone());
+                        saves.push(self.link(&written.id, google_resource_name, link, written.modified_time.clone(), etag));
+                    }
+                    Action::UpdateGoogle { .. } | Action::UpdateZoho { .. } | Action::StampZohoId { .. } => {}
+                }
+            }
+            // A conflict counts on the side whose change lost.
+            for conflict in &unit.conflicts {
+                let loser = if conflict.winner == Side::Zoho { &mut applied.google } else { &mut applied.zoho };
+                loser.conflicts += 1;
+            }
+        }
+        if !unlinked.is_empty() {
+            self.store.delete_links(self.connection_id, &unlinked).await.map_err(Stop::Store)?;
+        }
+        if !saves.is_empty() {
+            self.store.save_links(&saves).await.map_err(Stop::Store)?;
+        }
+        Ok(())
+    }
+
+    fn link(&self, zoho_id: &str, resource_name: &str, pending: &PendingLink, modified: Option<String>, etag: Option<String>) -> Link {
+        Link {
+            connection_id: self.connection_id.to_string(),
+            zoho_id: zoho_id.to_string(),
+            google_resource_name: resource_name.to_string(),
+            email: pending.email.clone(),
+            field_hashes: pending.field_hashes.clone(),
+            zoho_modified_time: modified,
+            google_etag: etag,
+            updated_at: self.now,
+        }
+    }
+}
+
+fn count_unlink(reason: UnlinkReason, applied: &mut Applied) {
+    match reason {
+        UnlinkReason::LeftZohoView | UnlinkReason::DeletedInZoho => applied.zoho.unlinked += 1,
+        UnlinkReason::LeftGoogleGroup | UnlinkReason::DeletedInGoogle => applied.google.unlinked += 1,
+        UnlinkReason::DeletedOnBothSides => {
+            applied.zoho.unlinked += 1;
+            applied.google.unlinked += 1;
+        }
+    }
+}
+
+/// The update of one person: mapped field changes, the Zoho id stamp, or both in one body.
+pub fn person_update(existing: &Value, changes: Option<&FieldChanges>, stamp: Option<&str>, mapping: &Mapping) -> google::PersonUpdate {
+    let mut update = match changes {
+        Some(changes) => google::update_body(existing, changes, mapping),
+        None => google::PersonUpdate { person: Value::Object(Default::default()), update_person_fields: String::new() },
+    };
+    let Some(zoho_id) = stamp else { return update };
+    let stamped = google::stamp_zoho_id(existing, zoho_id);
+    if update.update_person_fields.is_empty() {
+        return stamped;
+    }
+    if let (Value::Object(person), Some(ids)) = (&mut update.person, stamped.person.get("externalIds")) {
+        person.insert("externalIds".into(), ids.clone());
+    }
+    let mut fields: BTreeSet<&str> = update.update_person_fields.split(',').collect();
+    fields.insert("externalIds");
+    update.update_person_fields = fields.into_iter().collect::<Vec<_>>().join(",");
+    update
+}
+
+/// One `batchUpdateContacts` body for people needing different masks: the union of the masks,
+/// with every masked field the update does not set copied from the person as read (a masked
+/// field left out would be cleared).
+pub fn merge_updates<'u>(updates: impl Iterator<Item = (&'u str, &'u google::PersonUpdate, &'u Value)> + Clone) -> (BTreeMap<String, Value>, String) {
+    let fields: BTreeSet<&str> = updates.clone().flat_map(|(_, u, _)| u.update_person_fields.split(',')).filter(|f| !f.is_empty()).collect();
+    let mut batch = BTreeMap::new();
+    for (rn, update, existing) in updates {
+        let mut person = update.person.clone();
+        if let Value::Object(obj) = &mut person {
+            for field in &fields {
+                if !obj.contains_key(*field) {
+                    if let Some(value) = existing.get(*field) {
+                        obj.insert(field.to_string(), value.clone());
+                    }
+                }
+            }
+        }
+        batch.insert(rn.to_string(), person);
+    }
+    (batch, fields.into_iter().collect::<Vec<_>>().join(","))
+}

@@ -1,0 +1,220 @@
+//! The imperative shell around [`crate::sync::plan`]: one connection's tick.
+//!
+//! ```text
+//! run_connection(ports, store, connection, deadline, now) -> ConnectionRun
+//!   lease (rule 8) → cursors → both feeds ([`fetch`]) → links → look up people by email (rule 7)
+//!   → plan → apply in batches, links after their writes ([`apply`]) → cursors (rule 6) → run record
+//! ```
+//! Cursors move only when the plan was complete, nothing stopped the run, and no record failed
+//! for the first time: a failed record is listed (and retried) again next tick; one that fails
+//! twice in a row no longer holds the cursors back (it stays in the status and is retried when it
+//! changes). Work the budget or the deadline left over is found again from the same cursors.
+
+pub mod adapters;
+pub mod apply;
+pub mod aws;
+pub mod fetch;
+pub mod input;
+pub mod people;
+pub mod ports;
+pub mod tick;
+
+use crate::mapping::{Mapping, MappingError};
+use crate::store::{Connection, EpochMillis, RecordError, RunOutcome, RunRecord, StateStore, StoreError};
+use crate::sync::{plan, PlanInput, PlanOutcome};
+use apply::{Applier, Stop};
+use people::People;
+use ports::{GooglePort, PortError, ZohoPort};
+use tokio::time::Instant;
+
+/// A lease outlives the deadline by this much, so a run that overruns a little keeps it.
+const LEASE_GRACE_MS: i64 = 60_000;
+
+#[derive(Clone, Copy)]
+pub struct SyncPorts<'a> {
+    pub google: &'a dyn GooglePort,
+    pub zoho: &'a dyn ZohoPort,
+}
+
+/// What happened to one connection this tick.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectionRun {
+    Ran(RunRecord),
+    /// Another run holds the lease (a tick delivered twice): nothing was read or written.
+    SkippedLeaseHeld { until: EpochMillis },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the connection's field mapping is invalid ({0}); fix the settings, retrying will not help")]
+    Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl EngineError {
+    pub fn needs_reconnect(&self) -> bool {
+        matches!(self, EngineError::Port(PortError::ReconnectNeeded { .. }))
+    }
+}
+
+/// Syncs one connection. Never panics on what the APIs or the store answer; failures end up in
+/// the run record (saved when the store allows).
+pub async fn run_connection(ports: SyncPorts<'_>, store: &dyn StateStore, connection: &Connection, deadline: Instant, now: EpochMillis) -> ConnectionRun {
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let mut run = RunRecord {
+        connection_id: connection.id.clone(),
+        run_id: run_id.clone(),
+        started_at: now,
+        ended_at: None,
+        outcome: RunOutcome::Running,
+        zoho: Default::default(),
+        google: Default::default(),
+        last_error: None,
+        log: Vec::new(),
+        record_errors: Vec::new(),
+    };
+    let started = Instant::now();
+    let remaining = deadline.saturating_duration_since(started).as_millis() as i64;
+    match store.acquire_lease(&connection.id, &run_id, now + remaining + LEASE_GRACE_MS, now).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(crate::store::LeaseError::Held { expires_at })) => return ConnectionRun::SkippedLeaseHeld { until: expires_at },
+        Err(e) => {
+            run.outcome = RunOutcome::Failed;
+            run.last_error = Some(e.to_string());
+            run.ended_at = Some(now);
+            return ConnectionRun::Ran(run);
+        }
+    }
+    let result = match store.put_run(&run).await {
+        Ok(()) => Tick { ports, store, connection, deadline, now }.sync(&mut run).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = result {
+        run.outcome = if e.needs_reconnect() { RunOutcome::ReconnectNeeded } else { RunOutcome::Failed };
+        run.last_error = Some(e.to_string());
+    }
+    run.ended_at = Some(now + started.elapsed().as_millis() as i64);
+    if let Err(e) = store.put_run(&run).await {
+        tracing::warn!(connection = %connection.id, error = %e, "could not save the run record");
+    }
+    if let Err(e) = store.release_lease(&connection.id, &run_id).await {
+        tracing::warn!(connection = %connection.id, error = %e, "could not release the lease; it expires on its own");
+    }
+    tracing::info!(connection = %connection.id, outcome = ?run.outcome, errors = run.record_errors.len(), "connection synced");
+    ConnectionRun::Ran(run)
+}
+
+struct Tick<'a> {
+    ports: SyncPorts<'a>,
+    store: &'a dyn StateStore,
+    connection: &'a Connection,
+    deadline: Instant,
+    now: EpochMillis,
+}
+
+impl Tick<'_> {
+    async fn sync(&self, run: &mut RunRecord) -> Result<(), EngineError> {
+        let (conn, settings) = (self.connection, &self.connection.settings);
+        let mapping = Mapping::from_settings(settings)?;
+        let group = settings.google_group.as_deref();
+        let cursors = self.store.get_cursors(&conn.id).await?;
+        let first_sync = !cursors.first_sync_done;
+
+        let sync_token = if first_sync { None } else { cursors.google_sync_token.as_deref() };
+        let google_feed = fetch::google_feed(self.ports.google, sync_token).await?;
+        if google_feed.token_expired {
+            run.log.push("google sync token expired: full reconciliation through the links".into());
+        }
+        let fields: Vec<String> = mapping.keys().map(str::to_string).collect();
+        let zoho_feed = fetch::zoho_feed(self.ports.zoho, &cursors, settings.zoho_cvid.as_deref(), &fields, first_sync).await?;
+        let links = self.store.all_links(&conn.id).await?;
+
+        let mut seen = input::Seen::from_feeds(&google_feed, &zoho_feed, group, &mapping);
+        let mut people = People::new(seen.people.clone(), google_feed.full);
+        let lookups = seen.emails_to_look_up(&links);
+        if !lookups.is_empty() && !people.is_complete() {
+            people.load_all(self.ports.google).await?;
+            let found: Vec<_> = people.with_emails(&lookups, &mapping).cloned().collect();
+            for person in &found {
+                seen.add_person(person, group, &mapping);
+            }
+        }
+        if seen.unreadable > 0 {
+            run.log.push(format!("skipped {} records without an id", seen.unreadable));
+        }
+
+        let input = PlanInput {
+            connection_id: conn.id.clone(),
+            mapping: mapping.clone(),
+            settings: settings.clone(),
+            permissions: conn.zoho_permissions,
+            first_sync,
+            budget: settings.budget(first_sync) as usize,
+            now: self.now,
+            zoho_changes: seen.zoho_changes,
+            zoho_tombstones: seen.zoho_tombstones,
+            google_changes: seen.google_changes,
+            google_tombstones: seen.google_tombstones,
+            total_links: links.len(),
+            links,
+        };
+        let plan = plan(&input);
+        run.log.extend(plan.log_lines());
+        if let PlanOutcome::BlockedMassDelete { .. } = plan.outcome {
+            run.outcome = RunOutcome::BlockedMassDelete;
+            return Ok(());
+        }
+
+        let applier = Applier {
+            google: self.ports.google,
+            zoho: self.ports.zoho,
+            store: self.store,
+            connection_id: &conn.id,
+            group,
+            mapping: &mapping,
+            deadline: self.deadline,
+            now: self.now,
+        };
+        let applied = applier.apply(&plan.units, &mut people).await;
+        run.zoho = applied.zoho;
+        run.google = applied.google;
+        run.record_errors = applied.record_errors;
+        match applied.stopped {
+            Some(Stop::Api(e)) => return Err(e.into()),
+            Some(Stop::Store(e)) => return Err(e.into()),
+            Some(Stop::Deadline) => {
+                run.log.push("deadline reached: the rest continues next tick".into());
+                run.outcome = RunOutcome::Continued;
+                return Ok(());
+            }
+            None => {}
+        }
+        if plan.outcome == PlanOutcome::BudgetExhausted {
+            let waiting = plan.remaining.zoho_ids.len().max(plan.remaining.google_resource_names.len());
+            run.log.push(format!("budget reached: about {waiting} contacts continue next tick"));
+            run.outcome = RunOutcome::Continued;
+            return Ok(());
+        }
+        if self.holds_cursors(&run.run_id, &run.record_errors).await? {
+            run.log.push(format!("{} records failed; they are read again next tick", run.record_errors.len()));
+        } else {
+            let next = fetch::advanced_cursors(&cursors, &google_feed, &zoho_feed, self.now);
+            self.store.put_cursors(&conn.id, &next).await?;
+        }
+        run.outcome = if run.record_errors.is_empty() { RunOutcome::Success } else { RunOutcome::Partial };
+        Ok(())
+    }
+
+    /// Whether a record failed that did not fail in the previous run (it gets one more read).
+    async fn holds_cursors(&self, run_id: &str, errors: &[RecordError]) -> Result<bool, StoreError> {
+        if errors.is_empty() {
+            return Ok(false);
+        }
+        let runs = self.store.latest_runs(&self.connection.id, 2).await?;
+        let previous = runs.iter().find(|r| r.run_id != run_id);
+        Ok(errors.iter().any(|e| !previous.is_some_and(|p| p.record_errors.iter().any(|q| q.side == e.side && q.record_id == e.record_id))))
+    }
+}

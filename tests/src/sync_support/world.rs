@@ -1,0 +1,67 @@
+//! A connection over the in-memory fake and an in-memory SQLite store: ticks in microseconds.
+
+use super::check::{converged, google_side, zoho_side};
+use super::fake::{in_list, FakeApis};
+use super::harness::far_deadline;
+use shared::mapping::Mapping;
+use shared::settings::Settings;
+use shared::store::sqlite::SqliteStore;
+use shared::store::*;
+use shared::sync::engine::{run_connection, ConnectionRun, SyncPorts};
+
+pub const GROUP: &str = "contactGroups/fake";
+
+pub struct FakeWorld {
+    pub apis: FakeApis,
+    pub store: SqliteStore,
+    pub connection: Connection,
+    /// The store's clock; each tick moves it an hour (leases of crashed runs expire).
+    pub now: EpochMillis,
+}
+
+impl FakeWorld {
+    pub fn new(settings: Settings) -> Self {
+        let settings = Settings { google_group: Some(GROUP.into()), zoho_cvid: Some("list".into()), ..settings };
+        let connection = Connection {
+            id: "fake".into(),
+            zoho_user_id: "zu".into(),
+            google_email: "user@example.com".into(),
+            frequency: settings.frequency,
+            settings,
+            enabled: true,
+            zoho_permissions: ZohoPermissions::default(),
+            zoho_accounts_server: None,
+            zoho_api_domain: None,
+            status_token_hash: None,
+            reconnect_needed: false,
+            created_at: 1,
+            updated_at: 1,
+        };
+        FakeWorld { apis: FakeApis::new(GROUP), store: SqliteStore::in_memory().expect("sqlite"), connection, now: 1_700_000_000_000 }
+    }
+
+    pub fn next_now(&mut self) -> EpochMillis {
+        self.now += 3_600_000;
+        self.now
+    }
+
+    pub async fn tick(&mut self) -> RunRecord {
+        let now = self.next_now();
+        match run_connection(SyncPorts { google: &self.apis, zoho: &self.apis }, &self.store, &self.connection, far_deadline(), now).await {
+            ConnectionRun::Ran(run) => run,
+            ConnectionRun::SkippedLeaseHeld { .. } => panic!("no other run holds the lease"),
+        }
+    }
+
+    pub async fn links(&self) -> Vec<Link> {
+        self.store.all_links(&self.connection.id).await.expect("links")
+    }
+
+    /// Both sides agree, nothing twice, everything in scope linked.
+    pub async fn converged(&self) -> Result<(), String> {
+        let mapping = Mapping::from_settings(&self.connection.settings).map_err(|e| e.to_string())?;
+        let google = google_side(&self.apis.people(), GROUP, &mapping);
+        let zoho = zoho_side(&self.apis.records(), |r| r.as_object().is_some_and(in_list), &mapping);
+        converged(&google, &zoho, &self.links().await)
+    }
+}
