@@ -19,6 +19,7 @@ build:
 	$(CARGO) build --workspace --bins --tests
 
 test-rust: build
+	scripts/browser-deps.sh
 	scripts/with-moto.sh $(CARGO) test --workspace --no-fail-fast
 
 ## Static checks of infra/ (terraform fmt, python-hcl2 parse, checkov, infra-vs-code consistency).

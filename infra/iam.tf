@@ -91,6 +91,14 @@ data "aws_iam_policy_document" "oauth_callback" {
     resources = [local.token_secret_arn_pattern]
   }
 
+  # "Sync now" on the settings page starts a run of this connection on the tick (async invoke).
+  statement {
+    sid       = "SyncNow"
+    effect    = "Allow"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.sync_tick.arn]
+  }
+
   statement {
     sid       = "AppSecret"
     effect    = "Allow"

@@ -70,16 +70,17 @@ resource "aws_lambda_function" "oauth_callback" {
 
   environment {
     variables = {
-      STATE_TABLE       = aws_dynamodb_table.state.name
-      SECRET_PREFIX     = local.token_secret_prefix
-      SECRET_KMS_KEY_ID = aws_kms_key.secrets.arn
-      APP_SECRET_ID     = aws_secretsmanager_secret.app.arn
-      PUBLIC_BASE_URL   = local.public_base_url
-      GOOGLE_OAUTH_URL  = var.service_urls.google_oauth
-      GOOGLE_TOKEN_URL  = var.service_urls.google_token
-      GOOGLE_PEOPLE_URL = var.service_urls.google_people
-      ZOHO_ACCOUNTS_URL = var.service_urls.zoho_accounts
-      ZOHO_API_URL      = var.service_urls.zoho_api
+      STATE_TABLE        = aws_dynamodb_table.state.name
+      SECRET_PREFIX      = local.token_secret_prefix
+      SECRET_KMS_KEY_ID  = aws_kms_key.secrets.arn
+      SYNC_TICK_FUNCTION = aws_lambda_function.sync_tick.function_name
+      APP_SECRET_ID      = aws_secretsmanager_secret.app.arn
+      PUBLIC_BASE_URL    = local.public_base_url
+      GOOGLE_OAUTH_URL   = var.service_urls.google_oauth
+      GOOGLE_TOKEN_URL   = var.service_urls.google_token
+      GOOGLE_PEOPLE_URL  = var.service_urls.google_people
+      ZOHO_ACCOUNTS_URL  = var.service_urls.zoho_accounts
+      ZOHO_API_URL       = var.service_urls.zoho_api
     }
   }
 

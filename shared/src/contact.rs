@@ -67,14 +67,7 @@ impl Contact {
 
     /// Only the fields whose key satisfies `keep`.
     pub fn restricted(&self, keep: impl Fn(&str) -> bool) -> Contact {
-        Contact {
-            fields: self
-                .fields
-                .iter()
-                .filter(|(k, _)| keep(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        }
+        Contact { fields: self.fields.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())).collect() }
     }
 }
 

@@ -45,6 +45,16 @@ pub struct ProxyState {
     withhold_reads: AtomicU32,
     /// Items and keys returned as unprocessed so far.
     withheld_total: AtomicU32,
+    /// Capacity units estimated from item sizes, by operation (moto reports fixed units).
+    capacity: Mutex<BTreeMap<String, Capacity>>,
+}
+
+/// DynamoDB request units of the requests seen, estimated from the item sizes in the request
+/// and response bodies with DynamoDB's on-demand rules ([`crate::aws::estimate_capacity`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Capacity {
+    pub read_units: f64,
+    pub write_units: f64,
 }
 
 impl ProxyState {
@@ -62,6 +72,12 @@ impl ProxyState {
 
     pub fn reset_counts(&self) {
         self.counts.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.capacity.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Estimated request units by operation since the last reset.
+    pub fn capacity(&self) -> BTreeMap<String, Capacity> {
+        self.capacity.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The next `n` BatchWriteItem calls process only half their items.
@@ -84,6 +100,9 @@ pub struct TestTable {
     pub store: DynamoStore,
     pub proxy: Arc<ProxyState>,
     pub table: String,
+    /// The proxy's URL: give it as `AWS_ENDPOINT_URL` to a function binary to count its
+    /// DynamoDB and Secrets Manager requests too.
+    pub endpoint: String,
 }
 
 pub async fn fresh_table() -> TestTable {
@@ -95,12 +114,13 @@ pub async fn fresh_table() -> TestTable {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let config = sdk_config(&format!("http://{addr}")).await;
+    let endpoint = format!("http://{addr}");
+    let config = sdk_config(&endpoint).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = format!("state-{}", uuid::Uuid::new_v4().simple());
     create_table(&client, &table).await.expect("create table in moto");
     proxy.reset_counts();
-    TestTable { store: DynamoStore::new(client, table.clone()), proxy, table }
+    TestTable { store: DynamoStore::new(client, table.clone()), proxy, table, endpoint }
 }
 
 async fn forward(State(proxy): State<Arc<ProxyState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -117,6 +137,7 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, headers: HeaderMap, body:
         budget.is_some_and(|b| b.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok());
     let (body, withheld) = if withhold { split_batch(&operation, &body) } else { (body.to_vec(), None) };
 
+    let sent = body.clone();
     let mut request = proxy.http.post(&proxy.upstream).body(body);
     for (name, value) in headers.iter() {
         // The body may have changed: let reqwest recompute length and host.
@@ -137,6 +158,15 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, headers: HeaderMap, body:
         }
     }
     let bytes = upstream.bytes().await.unwrap_or_default();
+    if status.is_success() {
+        let units = estimate_capacity(&operation, &sent, &bytes);
+        if units != Capacity::default() {
+            let mut capacity = proxy.capacity.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = capacity.entry(operation.clone()).or_default();
+            entry.read_units += units.read_units;
+            entry.write_units += units.write_units;
+        }
+    }
     let bytes = match withheld {
         Some(w) if status.is_success() => {
             proxy.withheld_total.fetch_add(w.count, Ordering::SeqCst);
@@ -197,4 +227,85 @@ fn merge_unprocessed(operation: &str, body: &[u8], w: Withheld) -> Vec<u8> {
         }
     }
     serde_json::to_vec(&response).unwrap_or_else(|_| body.to_vec())
+}
+
+/// Request units of one DynamoDB call, from the items it wrote (request) or read (response):
+/// writes 1 unit per started KB of each item; reads 1 unit per started 4 KB (a Query sums its
+/// items first, a GetItem/BatchGetItem rounds each item), half for eventually consistent reads,
+/// at least one (half) unit per read call. A delete or a conditional write is counted as the
+/// size of the item it sends (a delete: 1 unit), since the old item's size is not in the bodies.
+pub fn estimate_capacity(operation: &str, request: &[u8], response: &[u8]) -> Capacity {
+    let parse = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap_or(Value::Null);
+    let write_units = |item: Option<&Value>| item.map_or(1.0, |i| (item_size(i) as f64 / 1024.0).ceil().max(1.0));
+    let read_units = |bytes: usize, consistent: bool| {
+        let units = (bytes as f64 / 4096.0).ceil().max(1.0);
+        if consistent {
+            units
+        } else {
+            units / 2.0
+        }
+    };
+    let consistent = |v: &Value| v.get("ConsistentRead").and_then(Value::as_bool).unwrap_or(false);
+    match operation {
+        "PutItem" => Capacity { write_units: write_units(parse(request).get("Item")), ..Capacity::default() },
+        "DeleteItem" | "UpdateItem" => Capacity { write_units: 1.0, ..Capacity::default() },
+        "BatchWriteItem" => {
+            let request = parse(request);
+            let units = request
+                .get("RequestItems")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|tables| tables.values())
+                .filter_map(Value::as_array)
+                .flatten()
+                .map(|w| write_units(w.pointer("/PutRequest/Item")))
+                .sum();
+            Capacity { write_units: units, ..Capacity::default() }
+        }
+        "GetItem" => {
+            let size = parse(response).get("Item").map_or(0, item_size);
+            Capacity { read_units: read_units(size, consistent(&parse(request))), ..Capacity::default() }
+        }
+        "Query" | "Scan" => {
+            let size = parse(response).get("Items").and_then(Value::as_array).map_or(0, |items| items.iter().map(item_size).sum());
+            Capacity { read_units: read_units(size, consistent(&parse(request))), ..Capacity::default() }
+        }
+        "BatchGetItem" => {
+            let request = parse(request);
+            let strong = request.get("RequestItems").and_then(Value::as_object).is_some_and(|t| t.values().any(consistent));
+            let units = parse(response)
+                .get("Responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|tables| tables.values())
+                .filter_map(Value::as_array)
+                .flatten()
+                .map(|item| read_units(item_size(item), strong))
+                .sum();
+            Capacity { read_units: units, ..Capacity::default() }
+        }
+        _ => Capacity::default(),
+    }
+}
+
+/// DynamoDB's item size: attribute names plus values (strings and binary by length, numbers
+/// about one byte per two digits, 3 bytes of overhead per map or list plus 1 per element).
+pub fn item_size(item: &Value) -> usize {
+    item.as_object().map_or(0, |attrs| attrs.iter().map(|(name, value)| name.len() + value_size(value)).sum())
+}
+
+fn value_size(value: &Value) -> usize {
+    let Some((kind, inner)) = value.as_object().and_then(|o| o.iter().next()) else { return 0 };
+    let text = |v: &Value| v.as_str().map_or(0, str::len);
+    match kind.as_str() {
+        "S" => text(inner),
+        "B" => text(inner) * 3 / 4,
+        "N" => text(inner).div_ceil(2) + 1,
+        "BOOL" | "NULL" => 1,
+        "SS" | "BS" => inner.as_array().map_or(0, |a| a.iter().map(text).sum()),
+        "NS" => inner.as_array().map_or(0, |a| a.iter().map(|n| text(n).div_ceil(2) + 1).sum()),
+        "M" => 3 + inner.as_object().map_or(0, |m| m.iter().map(|(k, v)| k.len() + value_size(v) + 1).sum()),
+        "L" => 3 + inner.as_array().map_or(0, |l| l.iter().map(|v| value_size(v) + 1).sum()),
+        _ => 0,
+    }
 }

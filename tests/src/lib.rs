@@ -6,4 +6,5 @@ pub mod aws;
 pub mod emulators;
 pub mod functions;
 pub mod lambda;
+pub mod local_http;
 pub mod sync_support;

@@ -1,13 +1,16 @@
 //! The HTTP-facing connect flow behind API Gateway (HTTP API, payload 2.0): OAuth start and
-//! callback for Zoho and Google, the connection page and disconnect. Parse the event, call
+//! callback for Zoho and Google, the connection page, disconnect, and the settings page (whose
+//! "sync now" invokes the sync-tick function asynchronously). Parse the event, call
 //! `shared::connect`, map the result. Clients and secrets are loaded once per cold start.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use shared::config;
+use shared::connect::api_tokens::ApiTokens;
 use shared::connect::{ConnectConfig, Connector};
 use shared::secrets::{AppSecrets, SecretsManagerVault};
 use shared::store::dynamo::DynamoStore;
+use shared::sync_trigger::LambdaSyncTrigger;
 use shared::web::WebRequest;
 
 const FUNCTION: &str = "oauth-callback";
@@ -17,6 +20,8 @@ struct Deps {
     vault: SecretsManagerVault,
     http: reqwest::Client,
     config: ConnectConfig,
+    sync: LambdaSyncTrigger,
+    api_tokens: ApiTokens,
 }
 
 async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -24,7 +29,14 @@ async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> 
         return Ok(shared::health::health_reply(FUNCTION));
     }
     let request = WebRequest::from_event(event.payload)?;
-    let connector = Connector { store: &deps.store, vault: &deps.vault, http: &deps.http, config: &deps.config };
+    let connector = Connector {
+        store: &deps.store,
+        vault: &deps.vault,
+        http: &deps.http,
+        config: &deps.config,
+        sync: &deps.sync,
+        api_tokens: &deps.api_tokens,
+    };
     let response = connector.handle(&request, shared::store::now_millis()).await;
     tracing::info!(method = %request.method, path = %request.path, status = response.status, "request");
     Ok(serde_json::to_value(response.into_apigw())?)
@@ -41,7 +53,8 @@ async fn cold_start() -> Result<Deps, Error> {
         .timeout(std::time::Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    Ok(Deps { store, vault, http, config: ConnectConfig::from_env(app)? })
+    let sync = LambdaSyncTrigger::from_env(aws_sdk_lambda::Client::new(&aws));
+    Ok(Deps { store, vault, http, config: ConnectConfig::from_env(app)?, sync, api_tokens: ApiTokens::new() })
 }
 
 #[tokio::main]

@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex};
 /// A warm Lambda serves many users; past this many entries the cache starts over.
 const MAX_ENTRIES: usize = 500;
 
+/// `(connection id, provider)` → (hash of the refresh token it was built from, the cache).
+type Entries = HashMap<(String, &'static str), (String, Arc<AccessTokenCache>)>;
+
 #[derive(Default)]
 pub struct ApiTokens {
-    /// `(connection id, provider)` → (hash of the refresh token it was built from, the cache).
-    entries: Mutex<HashMap<(String, &'static str), (String, Arc<AccessTokenCache>)>>,
+    entries: Mutex<Entries>,
 }
 
 fn key(connection_id: &str, provider: Provider) -> (String, &'static str) {
@@ -73,7 +75,7 @@ impl ApiTokens {
     }
 
     fn put(
-        entries: &mut HashMap<(String, &'static str), (String, Arc<AccessTokenCache>)>,
+        entries: &mut Entries,
         connection_id: &str,
         provider: Provider,
         print: String,

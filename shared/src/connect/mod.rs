@@ -1,5 +1,5 @@
 //! Connecting accounts: the OAuth start and callback routes for Zoho and Google, the overview
-//! page and disconnect. Behind API Gateway in the oauth-callback function; every handler takes a
+//! page and disconnect, and the settings page ([`settings_page`]: `/settings`, `/sync-now`). Behind API Gateway in the oauth-callback function; every handler takes a
 //! [`WebRequest`] and returns a [`WebResponse`].
 //!
 //! Order of a connect: Zoho first (it says who the user is: the connection id is derived from
@@ -8,7 +8,9 @@
 //! and what to do, and stores nothing. A `state` is one-time (consumed by a conditional delete)
 //! and expires after ten minutes.
 
+pub mod api_tokens;
 pub mod session;
+pub mod settings_page;
 
 use crate::google::{grants_contacts_scope, GoogleUrls};
 use crate::oauth::{exchange_code, revoke, AccessTokenCache, Pkce};
@@ -16,6 +18,8 @@ use crate::secrets::{AppSecrets, Secret, SecretError, TokenVault};
 use crate::settings::{Direction, Settings};
 use crate::status::{new_token, token_hash};
 use crate::store::{Connection, EpochMillis, OAuthState, Provider, StateStore, StoreError, ZohoPermissions};
+use crate::sync_trigger::SyncTrigger;
+use api_tokens::ApiTokens;
 use crate::web::{escape, page, WebRequest, WebResponse};
 use crate::zoho::{self as zoho_accounts, ZohoApp, ZohoClient};
 use sha2::{Digest, Sha256};
@@ -72,6 +76,10 @@ pub struct Connector<'a> {
     pub vault: &'a dyn TokenVault,
     pub http: &'a reqwest::Client,
     pub config: &'a ConnectConfig,
+    /// Starts a run for "sync now" on the settings page.
+    pub sync: &'a dyn SyncTrigger,
+    /// Access tokens the settings page reuses between requests (keep one per process).
+    pub api_tokens: &'a ApiTokens,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +119,9 @@ impl Connector<'_> {
             ("GET", "/oauth/google/start") => self.start_google(request, now).await,
             ("GET", "/oauth/google/callback") => self.google_callback(request, now).await,
             ("POST", "/disconnect") => self.disconnect(request, now).await,
+            ("GET", "/settings") => self.settings_page(request, now).await,
+            ("POST", "/settings") => self.save_settings(request, now).await,
+            ("POST", "/sync-now") => self.sync_now(request, now).await,
             _ => Ok(message_page(404, "Not found", "<p>There is no such page. <a href=\"/\">Home</a>.</p>")),
         };
         match result {
@@ -207,14 +218,14 @@ impl Connector<'_> {
             other => user_error(502, "Zoho sign-in failed", format!("Zoho did not accept the sign-in ({other}). {START_AGAIN}")),
         })?;
         let endpoint = zoho_accounts::token_endpoint(&grant.accounts_server, app.client_id, app.client_secret, app.redirect_uri);
-        let tokens = AccessTokenCache::seeded(
+        let tokens = Arc::new(AccessTokenCache::seeded(
             self.http.clone(),
             endpoint,
             grant.refresh_token.clone(),
             grant.tokens.access_token.clone(),
             grant.tokens.expires_in,
-        );
-        let client = ZohoClient::new(self.http.clone(), grant.api_domain.as_str(), Arc::new(tokens));
+        ));
+        let client = ZohoClient::new(self.http.clone(), grant.api_domain.as_str(), tokens.clone());
         let (user, permissions) = client
             .user_and_permissions()
             .await
@@ -226,7 +237,9 @@ impl Connector<'_> {
             return Err(user_error(403, "Your Zoho CRM profile cannot view Contacts", "Ask your Zoho CRM administrator for View permission on Contacts, then connect again."));
         }
 
-        self.vault.put_token(&id, Provider::Zoho, &Secret::new(grant.refresh_token)).await?;
+        self.vault.put_token(&id, Provider::Zoho, &Secret::new(grant.refresh_token.clone())).await?;
+        // The settings page comes next: let it use the access token this exchange returned.
+        self.api_tokens.insert(&id, Provider::Zoho, &grant.refresh_token, tokens);
         let google_connected = self.vault.get_token(&id, Provider::Google).await?.is_some();
         let existing = self.store.get_connection(&id).await?;
         let mut connection = existing.unwrap_or_else(|| Connection {
@@ -302,7 +315,7 @@ impl Connector<'_> {
             if let Err(e) = revoke(self.http, &self.config.google.revoke_url(), token).await {
                 tracing::warn!(error = %e, "could not revoke a grant without the contacts scope");
             }
-            return Err(user_error(400, "Google contacts access was not granted", format!("The sync needs \"See, edit, download and permanently delete your contacts\". Connect again and leave it ticked. <a href=\"/oauth/google/start\">Connect Google again</a>.")));
+            return Err(user_error(400, "Google contacts access was not granted", "The sync needs \"See, edit, download and permanently delete your contacts\". Connect again and leave it ticked. <a href=\"/oauth/google/start\">Connect Google again</a>."));
         }
         let Some(refresh_token) = tokens.refresh_token else {
             return Err(user_error(400, "Google did not allow offline access", "<a href=\"/oauth/google/start\">Connect Google again</a>."));
@@ -316,9 +329,10 @@ impl Connector<'_> {
         self.store.put_connection(&connection).await?;
         tracing::info!(connection = %connection_id, "google connected");
         let body = format!(
-            "<h1>Connected</h1><p>Zoho CRM and Google are connected; your contacts will sync every {}.</p>\
+            "<h1>Connected</h1><p>Zoho CRM and Google are connected. Choose which contacts to sync next; they then sync every {}.</p>\
              <p>For scripts, your status token (shown once; keep it): <code id=\"status-token\">{}</code><br>\
-             <code>curl -H 'Authorization: Bearer &lt;token&gt;' '{}/status?connection={}'</code></p><p><a href=\"/\">Your connection</a></p>",
+             <code>curl -H 'Authorization: Bearer &lt;token&gt;' '{}/status?connection={}'</code></p>\
+             <p><strong><a id=\"settings\" href=\"/settings\">Next: choose what to sync</a></strong></p><p><a href=\"/\">Your connection</a></p>",
             escape(connection.frequency.key()),
             escape(&status_token),
             escape(&self.config.public_base_url),
@@ -343,6 +357,7 @@ impl Connector<'_> {
             "<h1>Your connection</h1><ul><li>Zoho CRM: <span id=\"zoho\">{}</span> (<a href=\"/oauth/zoho/start\">reconnect</a>)</li>\
              <li>Google: <span id=\"google\">{}</span> (<a href=\"/oauth/google/start\">reconnect</a>)</li>\
              <li>Sync: <span id=\"enabled\">{}</span>{}</li></ul>\
+             <p><a id=\"settings\" href=\"/settings\">Settings, status and sync now</a></p>\
              <form method=\"post\" action=\"/disconnect\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button type=\"submit\">Disconnect both accounts</button></form>",
             mark(zoho),
@@ -370,6 +385,7 @@ impl Connector<'_> {
         for provider in [Provider::Zoho, Provider::Google] {
             self.vault.delete_token(&connection_id, provider).await?;
         }
+        self.api_tokens.forget(&connection_id);
         // Links stay: connecting again picks up where this left off, without duplicates.
         connection.enabled = false;
         connection.status_token_hash = None;

@@ -269,6 +269,18 @@ impl Choices {
         }
     }
 
+    /// The report with the group and the list by name rather than by id.
+    fn named(&self, mut report: StatusReport) -> StatusReport {
+        let s = &mut report.settings;
+        if let Some(group) = s.google_group.as_deref().and_then(|g| self.group_choices.iter().find(|c| c.resource_name == g)) {
+            s.google_group = Some(group.name.clone());
+        }
+        if let Some(view) = s.zoho_custom_view.as_deref().and_then(|v| self.views.iter().find(|c| c.id == v)) {
+            s.zoho_custom_view = Some(view.display_value.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| view.name.clone()));
+        }
+        report
+    }
+
     fn zoho_label(&self, api_name: &str) -> String {
         self.fields
             .iter()
@@ -551,9 +563,7 @@ pub fn render_page(m: &PageModel) -> String {
     }
     body += "</table>";
     let options = supported_extra_google_fields();
-    body += &format!(
-        "<table id=\"extra-mapping\"><caption>Your extra fields</caption><tr><th scope=\"col\">Zoho CRM</th><th scope=\"col\">Google</th><th scope=\"col\">For a custom Google field</th><th scope=\"col\"></th></tr>"
-    );
+    body += "<table id=\"extra-mapping\"><caption>Your extra fields</caption><tr><th scope=\"col\">Zoho CRM</th><th scope=\"col\">Google</th><th scope=\"col\">For a custom Google field</th><th scope=\"col\"></th></tr>";
     for (i, row) in s.extra_rows.iter().enumerate() {
         body += &extra_row(m, &options, i, row, false);
     }
@@ -645,20 +655,20 @@ impl Connector<'_> {
         Ok(Choices::new(groups?, views?, fields?))
     }
 
-    async fn status_of(&self, connection: &Connection, now: EpochMillis) -> Result<Option<StatusReport>, Failure> {
+    async fn status_of(&self, connection: &Connection, choices: &Choices, now: EpochMillis) -> Result<Option<StatusReport>, Failure> {
         if !is_configured(&connection.settings) {
             return Ok(None);
         }
         let runs = self.store.latest_runs(&connection.id, RUNS_READ).await?;
         let cursors = self.store.get_cursors(&connection.id).await?;
-        Ok(Some(build_report(connection, &runs, &cursors, now)))
+        Ok(Some(choices.named(build_report(connection, &runs, &cursors, now))))
     }
 
     pub(super) async fn settings_page(&self, request: &WebRequest, now: EpochMillis) -> Result<WebResponse, Failure> {
         let (connection, cookie) = self.signed_in(request, now).await?;
         let (google, zoho) = self.page_clients(&connection).await?;
         let choices = Self::load_choices(&google, &zoho).await.map_err(ChoicesError::into_failure)?;
-        let status = self.status_of(&connection, now).await?;
+        let status = self.status_of(&connection, &choices, now).await?;
         let notice = match (request.query.get("saved"), request.query.get("sync")) {
             (Some(_), _) => Some("Settings saved. They apply from the next sync."),
             (None, Some(_)) => Some("A sync was started. Its result shows below when it has finished; reload the page to see it."),
@@ -712,7 +722,7 @@ impl Connector<'_> {
         if !errors.is_empty() {
             tracing::info!(connection = %connection.id, problems = errors.len(), "settings refused");
             let csrf = session::csrf_token(self.config.session_key(), &cookie);
-            let status = self.status_of(&connection, now).await?;
+            let status = self.status_of(&connection, &choices, now).await?;
             let model = PageModel { state: &state, errors: &errors, choices: &choices, permissions: connection.zoho_permissions, csrf: &csrf, notice: None, status: status.as_ref() };
             return Ok(WebResponse::html(422, render_page(&model)));
         }

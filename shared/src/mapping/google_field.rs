@@ -25,7 +25,8 @@ pub enum AddressPart {
 }
 
 impl AddressPart {
-    const ALL: [AddressPart; 5] = [AddressPart::Street, AddressPart::City, AddressPart::Region, AddressPart::PostalCode, AddressPart::Country];
+    const ALL: [AddressPart; 5] =
+        [AddressPart::Street, AddressPart::City, AddressPart::Region, AddressPart::PostalCode, AddressPart::Country];
 
     /// The key inside a People API `Address`.
     pub fn json_key(self) -> &'static str {
@@ -82,7 +83,8 @@ pub fn supported_extra_google_fields() -> Vec<GoogleFieldOption> {
 
 fn all_fixed_fields() -> Vec<GoogleField> {
     use GoogleField as G;
-    let mut all = vec![G::GivenName, G::FamilyName, G::OrgName, G::OrgTitle, G::OrgDepartment, G::Biography, G::Birthday, G::Nickname, G::Occupation];
+    let mut all =
+        vec![G::GivenName, G::FamilyName, G::OrgName, G::OrgTitle, G::OrgDepartment, G::Biography, G::Birthday, G::Nickname, G::Occupation];
     all.extend(EMAIL_TYPES.iter().map(|t| G::Email(t.to_string())));
     all.extend(PHONE_TYPES.iter().map(|t| G::Phone(t.to_string())));
     for kind in ADDRESS_TYPES {

@@ -157,10 +157,8 @@ mod tests {
 
     #[test]
     fn extra_pairs_are_added_after_the_defaults() {
-        let settings = Settings {
-            extra_fields: vec![FieldPair { zoho: "Twitter".into(), google: "urls.profile".into() }],
-            ..Settings::default()
-        };
+        let settings =
+            Settings { extra_fields: vec![FieldPair { zoho: "Twitter".into(), google: "urls.profile".into() }], ..Settings::default() };
         let mapping = Mapping::from_settings(&settings).unwrap();
         assert_eq!(mapping.keys().last(), Some("Twitter"));
         assert_eq!(mapping.spec("Twitter").map(|s| s.google.id()), Some("urls.profile".to_string()));
@@ -169,10 +167,7 @@ mod tests {
 
     #[test]
     fn an_unsupported_google_field_is_an_error() {
-        let settings = Settings {
-            extra_fields: vec![FieldPair { zoho: "Fax".into(), google: "photos".into() }],
-            ..Settings::default()
-        };
+        let settings = Settings { extra_fields: vec![FieldPair { zoho: "Fax".into(), google: "photos".into() }], ..Settings::default() };
         assert_eq!(Mapping::from_settings(&settings), Err(MappingError::UnsupportedGoogleField("photos".into())));
     }
 

@@ -149,7 +149,9 @@ fn check_scope(settings: &Settings, ctx: &ValidationContext, errors: &mut Vec<Se
     }
     match settings.zoho_cvid.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => errors.push(SettingsError::ZohoViewMissing),
-        Some(cvid) if !ctx.zoho_views.contains(cvid) => errors.push(SettingsError::UnknownZohoView { cvid: cvid.chars().take(40).collect() }),
+        Some(cvid) if !ctx.zoho_views.contains(cvid) => {
+            errors.push(SettingsError::UnknownZohoView { cvid: cvid.chars().take(40).collect() })
+        }
         Some(_) => {}
     }
 }

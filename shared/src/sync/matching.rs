@@ -16,7 +16,7 @@
 //!    A Zoho record whose id a person outside the group carries is not created again either.
 //!    Contacts without an email are never matched, only created (and linked by id).
 
-use super::model::{Action, GoogleChange, SkipReason, Skipped, Side, Unit, ZohoChange};
+use super::model::{Action, GoogleChange, Side, SkipReason, Skipped, Unit, ZohoChange};
 use super::plan::{GoogleSeen, Seen, ZohoSeen};
 use super::resolve::Flows;
 use crate::contact::EMAIL_KEY;
@@ -158,7 +158,9 @@ impl EmailsAfter {
         let is = |e: Option<String>| e.as_deref() == Some(email);
         let (before, after, created) = match side {
             Side::Zoho => (seen.zoho.values().any(|z| is(z.record().and_then(|r| r.contact.email()))), &self.zoho, &self.created_in_zoho),
-            Side::Google => (seen.google.values().any(|g| is(g.record().and_then(|p| p.contact.email()))), &self.google, &self.created_in_google),
+            Side::Google => {
+                (seen.google.values().any(|g| is(g.record().and_then(|p| p.contact.email()))), &self.google, &self.created_in_google)
+            }
         };
         let on_links = seen.links_by_zoho.values().any(|l| is(l.email.clone())) || self.links.values().any(|e| is(e.clone()));
         before || on_links || after.values().any(|e| is(e.clone())) || created.contains(email)
@@ -166,14 +168,16 @@ impl EmailsAfter {
 
     fn taken_in_zoho(&self, seen: &Seen, pools: &Pools) -> BTreeSet<String> {
         let records = seen.zoho.iter().filter(|(id, _)| !pools.zoho.contains_key(*id) && !self.gone.contains(&format!("z:{id}")));
-        let emails = records.filter_map(|(id, z)| self.zoho.get(*id).cloned().unwrap_or_else(|| z.record().and_then(|r| r.contact.email())));
+        let emails =
+            records.filter_map(|(id, z)| self.zoho.get(*id).cloned().unwrap_or_else(|| z.record().and_then(|r| r.contact.email())));
         emails.chain(self.link_emails(seen)).chain(self.created_in_zoho.iter().cloned()).collect()
     }
 
     fn taken_in_google(&self, seen: &Seen, pools: &Pools) -> BTreeSet<String> {
         let in_pool: BTreeSet<&str> = pools.google.iter().map(|p| p.resource_name.as_str()).collect();
         let records = seen.google.iter().filter(|(rn, _)| !in_pool.contains(*rn) && !self.gone.contains(&format!("g:{rn}")));
-        let emails = records.filter_map(|(rn, g)| self.google.get(*rn).cloned().unwrap_or_else(|| g.record().and_then(|p| p.contact.email())));
+        let emails =
+            records.filter_map(|(rn, g)| self.google.get(*rn).cloned().unwrap_or_else(|| g.record().and_then(|p| p.contact.email())));
         emails.chain(self.link_emails(seen)).chain(self.created_in_google.iter().cloned()).collect()
     }
 
@@ -247,7 +251,11 @@ pub(super) fn pair_by_email<'a>(
             out.skipped.extend(z_rest.iter().map(|z| Skipped { side: Side::Zoho, id: z.id.clone(), reason: SkipReason::EmailTaken }));
         }
         if flows.zoho_create {
-            out.skipped.extend(g_rest.iter().map(|g| Skipped { side: Side::Google, id: g.resource_name.clone(), reason: SkipReason::EmailTaken }));
+            out.skipped.extend(g_rest.iter().map(|g| Skipped {
+                side: Side::Google,
+                id: g.resource_name.clone(),
+                reason: SkipReason::EmailTaken,
+            }));
         }
     }
 

@@ -6,7 +6,8 @@
 //! No I/O, no clock (`now` is an input). The executor turns API JSON into the input with
 //! [`crate::mapping`] (`zoho::contact_from_record`, `google::contact_from_person`,
 //! `google::zoho_id`, `google::in_group`), applies each [`Unit`]'s writes, and saves the unit's
-//! link action only when its writes succeeded.
+//! link action only when its writes succeeded. Order matters once: see [`plan()`] (creates after
+//! the updates and link removals of the units before them).
 //!
 //! What the caller puts in [`PlanInput`]:
 //! - every Zoho record and Google person seen this tick (changed, listed in a full pass, or looked
@@ -17,12 +18,17 @@
 //! Rules kept here (numbers from DESIGN.md "Sync rules"):
 //! - 1 Links: a linked pair is never re-matched; an email change updates `Link.email`.
 //!   Unlinked contacts pair by the Zoho id stored on the person, then by email, then are created
-//!   ([`matching`] documents ties and duplicates).
+//!   ([`matching`] documents ties and duplicates). Every linked person carries its Zoho id
+//!   (creates write it, matches get [`Action::StampZohoId`]).
+//! - 7 Crash safety: a Google person carrying a Zoho id relinks instead of creating; creates
+//!   never land on an email the other side holds (Zoho's upsert on `Email` would merge them).
 //! - 2/3 Field-by-field merge against the base hashes ([`resolve`]); conflicts are recorded in
 //!   [`Unit::conflicts`] ([`Plan::log_lines`] gives data-free log lines).
 //! - 4 Deletes only from tombstones; a delete loses to an edit on the other side that may flow
 //!   back (the contact is created again there); `unlink_and_keep`, a one-way direction that
-//!   forbids the delete, or missing Zoho delete rights drop the link instead. More deletes than
+//!   forbids the delete, or missing Zoho delete rights drop the link instead. The contact that
+//!   stays is then an ordinary unlinked contact: a Zoho record still in the list is synced again
+//!   (a new Google contact), a Google person carrying a deleted record's id is never sent to Zoho. More deletes than
 //!   `mass_delete_percent` of the links (and at least `mass_delete_min_count`) → no actions,
 //!   [`PlanOutcome::BlockedMassDelete`].
 //! - 5 Leaving the group or the list unlinks; both contacts stay.

@@ -226,7 +226,10 @@ pub enum PlanOutcome {
     BudgetExhausted,
     /// The tick would delete `deletes` of the connection's `links` links, more than the set share:
     /// nothing is planned.
-    BlockedMassDelete { deletes: usize, links: usize },
+    BlockedMassDelete {
+        deletes: usize,
+        links: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,7 +255,10 @@ impl Plan {
             .conflicts()
             .map(|c| {
                 let field = c.field.as_deref().unwrap_or("(record)");
-                format!("conflict zoho={} google={} field={} winner={:?} rule={:?}", c.zoho_id, c.google_resource_name, field, c.winner, c.rule)
+                format!(
+                    "conflict zoho={} google={} field={} winner={:?} rule={:?}",
+                    c.zoho_id, c.google_resource_name, field, c.winner, c.rule
+                )
             })
             .collect();
         lines.extend(self.skipped.iter().map(|s| format!("skipped {:?} {} reason={:?}", s.side, s.id, s.reason)));

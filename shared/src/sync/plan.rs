@@ -92,6 +92,7 @@ struct Planner<'a> {
 pub fn plan(input: &PlanInput) -> Plan {
     let planner = Planner { input, flows: Flows::new(&input.settings, &input.permissions) };
     let mut seen = Seen::index(input);
+    let known_links = seen.links_by_zoho.len();
     let mut units: Vec<Unit> = Vec::new();
     let mut recreate: Vec<(usize, Side, &Link)> = Vec::new();
 
@@ -136,9 +137,14 @@ pub fn plan(input: &PlanInput) -> Plan {
     units.extend(new_units);
 
     let deletes = units.iter().filter(|u| u.deletes()).count();
-    let links = input.total_links.max(seen.links_by_zoho.len());
+    let links = input.total_links.max(known_links);
     if planner.mass_delete_blocked(deletes, links) {
-        return Plan { units: Vec::new(), skipped, remaining: Remaining::default(), outcome: PlanOutcome::BlockedMassDelete { deletes, links } };
+        return Plan {
+            units: Vec::new(),
+            skipped,
+            remaining: Remaining::default(),
+            outcome: PlanOutcome::BlockedMassDelete { deletes, links },
+        };
     }
 
     let later = units.split_off(units.len().min(input.budget));
@@ -169,12 +175,21 @@ impl<'a> Planner<'a> {
     }
 
     fn unit(&self, zoho_id: &str, resource_name: &str) -> Unit {
-        Unit { zoho_id: Some(zoho_id.to_string()), google_resource_name: Some(resource_name.to_string()), actions: Vec::new(), conflicts: Vec::new() }
+        Unit {
+            zoho_id: Some(zoho_id.to_string()),
+            google_resource_name: Some(resource_name.to_string()),
+            actions: Vec::new(),
+            conflicts: Vec::new(),
+        }
     }
 
     fn unlink(&self, link: &Link, reason: UnlinkReason) -> Unit {
         let mut unit = self.unit(&link.zoho_id, &link.google_resource_name);
-        unit.actions.push(Action::Unlink { zoho_id: link.zoho_id.clone(), google_resource_name: link.google_resource_name.clone(), reason });
+        unit.actions.push(Action::Unlink {
+            zoho_id: link.zoho_id.clone(),
+            google_resource_name: link.google_resource_name.clone(),
+            reason,
+        });
         unit
     }
 
@@ -244,12 +259,20 @@ impl<'a> Planner<'a> {
         let mut consumed = Consumed::default();
         for (at, winner, link) in survivors {
             let create = match winner {
-                Side::Google => seen.google.get(link.google_resource_name.as_str()).and_then(GoogleSeen::record).filter(|p| {
-                    !self.missing_required(&p.contact) && !p.contact.email().is_some_and(|e| after.held_anytime(seen, Side::Zoho, &e))
-                }).map(|p| self.create_in_zoho(p)),
-                Side::Zoho => seen.zoho.get(link.zoho_id.as_str()).and_then(ZohoSeen::record).filter(|r| {
-                    !r.contact.email().is_some_and(|e| after.held_anytime(seen, Side::Google, &e))
-                }).map(|r| self.create_in_google(r)),
+                Side::Google => seen
+                    .google
+                    .get(link.google_resource_name.as_str())
+                    .and_then(GoogleSeen::record)
+                    .filter(|p| {
+                        !self.missing_required(&p.contact) && !p.contact.email().is_some_and(|e| after.held_anytime(seen, Side::Zoho, &e))
+                    })
+                    .map(|p| self.create_in_zoho(p)),
+                Side::Zoho => seen
+                    .zoho
+                    .get(link.zoho_id.as_str())
+                    .and_then(ZohoSeen::record)
+                    .filter(|r| !r.contact.email().is_some_and(|e| after.held_anytime(seen, Side::Google, &e)))
+                    .map(|r| self.create_in_google(r)),
             };
             let Some(create) = create else { continue };
             after.add(&create);
@@ -305,7 +328,8 @@ impl<'a> Planner<'a> {
     }
 
     fn update_pair(&self, link: &Link, record: Option<&ZohoChange>, person: Option<&GoogleChange>) -> Option<Unit> {
-        let res = resolve(&self.input.mapping, &self.flows, Some(&link.field_hashes), record.map(|r| &r.contact), person.map(|p| &p.contact));
+        let res =
+            resolve(&self.input.mapping, &self.flows, Some(&link.field_hashes), record.map(|r| &r.contact), person.map(|p| &p.contact));
         let etag = person.and_then(|p| p.etag.clone()).or_else(|| link.google_etag.clone());
         let mut unit = self.sync_unit(&link.zoho_id, &link.google_resource_name, etag.clone(), &res);
         let email = res.zoho_email_after.clone().unwrap_or_else(|| link.email.clone());

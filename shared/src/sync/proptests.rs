@@ -131,7 +131,8 @@ impl World {
                 Fate::Deleted => w.google_tombstones.push(rn.clone()),
                 Fate::Edited(c) => drop(w.google.insert(rn.clone(), Person { contact: c.clone(), in_group: true, zoho_id: stamp })),
                 Fate::Same | Fate::OutOfScope => drop(
-                    w.google.insert(rn.clone(), Person { contact: base.clone(), in_group: !matches!(gf, Fate::OutOfScope), zoho_id: stamp }),
+                    w.google
+                        .insert(rn.clone(), Person { contact: base.clone(), in_group: !matches!(gf, Fate::OutOfScope), zoho_id: stamp }),
                 ),
             }
             zoho_ids.push(zid);
@@ -222,15 +223,18 @@ impl World {
                     let id = format!("n{}", self.next);
                     self.zoho.insert(id.clone(), ZohoRec { contact, in_scope: true });
                     self.created.push((Side::Zoho, id.clone()));
-                    self.google.get_mut(&google_resource_name).ok_or_else(|| TestCaseError::fail("person exists"))?.zoho_id = Some(id.clone());
+                    self.google.get_mut(&google_resource_name).ok_or_else(|| TestCaseError::fail("person exists"))?.zoho_id =
+                        Some(id.clone());
                     self.save_link(pending(link, id, google_resource_name))?;
                 }
-                Action::UpdateGoogle { google_resource_name, changes, .. } => {
-                    Self::set(&mut self.google.get_mut(&google_resource_name).ok_or_else(|| TestCaseError::fail("updated person exists"))?.contact, &changes)
-                }
-                Action::UpdateZoho { zoho_id, changes, .. } => {
-                    Self::set(&mut self.zoho.get_mut(&zoho_id).ok_or_else(|| TestCaseError::fail("updated record exists"))?.contact, &changes)
-                }
+                Action::UpdateGoogle { google_resource_name, changes, .. } => Self::set(
+                    &mut self.google.get_mut(&google_resource_name).ok_or_else(|| TestCaseError::fail("updated person exists"))?.contact,
+                    &changes,
+                ),
+                Action::UpdateZoho { zoho_id, changes, .. } => Self::set(
+                    &mut self.zoho.get_mut(&zoho_id).ok_or_else(|| TestCaseError::fail("updated record exists"))?.contact,
+                    &changes,
+                ),
                 Action::DeleteGoogle { zoho_id, google_resource_name } => {
                     self.google.remove(&google_resource_name).ok_or_else(|| TestCaseError::fail("deleted person exists"))?;
                     self.links.remove(&zoho_id);
@@ -240,7 +244,8 @@ impl World {
                     self.links.remove(&zoho_id);
                 }
                 Action::StampZohoId { zoho_id, google_resource_name } => {
-                    self.google.get_mut(&google_resource_name).ok_or_else(|| TestCaseError::fail("stamped person exists"))?.zoho_id = Some(zoho_id)
+                    self.google.get_mut(&google_resource_name).ok_or_else(|| TestCaseError::fail("stamped person exists"))?.zoho_id =
+                        Some(zoho_id)
                 }
                 Action::Link(link) => {
                     prop_assert!(!self.links.contains_key(&link.zoho_id), "record linked twice: {}", link.zoho_id);
@@ -291,13 +296,18 @@ fn check_safety(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
             match action {
                 Action::CreateInGoogle { zoho_id, .. } => {
                     prop_assert!(created_for_z.insert(zoho_id.clone()), "two creates for Zoho {}", zoho_id);
-                    prop_assert!(!linked_z.contains(zoho_id.as_str()) || unlinked_z.contains(zoho_id.as_str()), "create for a linked record");
+                    prop_assert!(
+                        !linked_z.contains(zoho_id.as_str()) || unlinked_z.contains(zoho_id.as_str()),
+                        "create for a linked record"
+                    );
                 }
                 Action::CreateInZoho { google_resource_name: rn, .. } => {
                     prop_assert!(created_for_g.insert(rn.clone()), "two creates for person {}", rn);
                     prop_assert!(!linked_g.contains(rn.as_str()) || unlinked_g.contains(rn.as_str()), "create for a linked person");
                 }
-                Action::DeleteGoogle { zoho_id, .. } => prop_assert!(input.zoho_tombstones.contains(zoho_id), "Google delete without a Zoho tombstone"),
+                Action::DeleteGoogle { zoho_id, .. } => {
+                    prop_assert!(input.zoho_tombstones.contains(zoho_id), "Google delete without a Zoho tombstone")
+                }
                 Action::DeleteZoho { google_resource_name, .. } => {
                     prop_assert!(input.google_tombstones.contains(google_resource_name), "Zoho delete without a Google tombstone")
                 }
@@ -334,7 +344,9 @@ fn check_conflicts_applied(input: &PlanInput, plan: &Plan, after: &World) -> Res
         let field = c.field.as_deref().unwrap_or_default();
         let winner_value = match c.winner {
             Side::Zoho => input.zoho_changes.iter().find(|r| r.id == c.zoho_id).map(|r| r.contact.get(field).to_string()),
-            Side::Google => input.google_changes.iter().find(|p| p.resource_name == c.google_resource_name).map(|p| p.contact.get(field).to_string()),
+            Side::Google => {
+                input.google_changes.iter().find(|p| p.resource_name == c.google_resource_name).map(|p| p.contact.get(field).to_string())
+            }
         };
         let z = after.zoho.get(&c.zoho_id).map(|r| r.contact.get(field).to_string());
         let g = after.google.get(&c.google_resource_name).map(|p| p.contact.get(field).to_string());
@@ -378,6 +390,17 @@ proptest! {
 
         let second = plan(&world.input(&s, usize::MAX));
         prop_assert!(second.units.is_empty(), "second pass still acts: {:?}\nfirst: {:?}", second.units, first.units);
+    }
+
+    #[test]
+    fn incremental_ticks_that_see_only_some_contacts_stay_safe(s in scenario(), seen in prop::collection::vec(any::<bool>(), 16)) {
+        let world = World::from(&s);
+        let mut input = world.input(&s, usize::MAX);
+        let mut mask = seen.iter().cycle();
+        input.zoho_changes.retain(|_| *mask.next().unwrap_or(&true));
+        input.google_changes.retain(|_| *mask.next().unwrap_or(&true));
+        let partial = plan(&input);
+        check_safety(&input, &partial)?;
     }
 
     #[test]

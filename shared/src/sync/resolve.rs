@@ -49,7 +49,7 @@ impl Flows {
         }
     }
 
-    fn to_zoho(&self, spec: &FieldSpec, value: &str) -> bool {
+    fn may_write_zoho(self, spec: &FieldSpec, value: &str) -> bool {
         self.zoho_edit && spec.zoho_writable && !(spec.zoho_required && value.is_empty())
     }
 }
@@ -90,7 +90,7 @@ pub(super) fn resolve(
                 }
             }
             (true, true, Some(_), Some(g)) => {
-                let winner = conflict_winner(flows, flows.google_write, flows.to_zoho(spec, g));
+                let winner = conflict_winner(flows, flows.google_write, flows.may_write_zoho(spec, g));
                 if let Some((side, rule)) = winner {
                     out.conflicts.push((key.to_string(), side, rule));
                 }
@@ -123,7 +123,7 @@ pub(super) fn resolve(
             }
             Pick::Google => {
                 let g = gv.unwrap_or("");
-                if flows.to_zoho(spec, g) {
+                if flows.may_write_zoho(spec, g) {
                     if zv != Some(g) {
                         out.zoho_writes.insert(key.to_string(), g.to_string());
                     }

@@ -93,7 +93,12 @@ fn an_edit_on_one_side_updates_only_the_changed_field_on_the_other() {
     let plan = super::plan(&i);
     assert_eq!(
         writes(&plan),
-        [&Action::UpdateGoogle { zoho_id: "z1".into(), google_resource_name: "people/c1".into(), etag: Some("etag-1".into()), changes: changes(&[("Phone", "200")]) }]
+        [&Action::UpdateGoogle {
+            zoho_id: "z1".into(),
+            google_resource_name: "people/c1".into(),
+            etag: Some("etag-1".into()),
+            changes: changes(&[("Phone", "200")])
+        }]
     );
     let new_base = update_link(&plan).expect("base state moves");
     assert_eq!(new_base.field_hashes["Phone"], crate::contact::field_hash("200"));
@@ -164,7 +169,9 @@ fn edits_to_different_fields_are_merged() {
 
 #[test]
 fn the_same_field_edited_on_both_sides_follows_the_policy_and_is_logged() {
-    for (policy, winner, value) in [(ConflictPolicy::ZohoWins, Side::Zoho, "zoho-phone"), (ConflictPolicy::GoogleWins, Side::Google, "google-phone")] {
+    for (policy, winner, value) in
+        [(ConflictPolicy::ZohoWins, Side::Zoho, "zoho-phone"), (ConflictPolicy::GoogleWins, Side::Google, "google-phone")]
+    {
         let mut i = linked_input(&ann());
         i.settings.conflict_policy = policy;
         i.zoho_changes = vec![zoho("z1", ann().with("Phone", "zoho-phone"))];
@@ -177,7 +184,9 @@ fn the_same_field_edited_on_both_sides_follows_the_policy_and_is_logged() {
                 etag: Some("etag-2".into()),
                 changes: changes_of("Phone", value),
             },
-            Side::Google => Action::UpdateZoho { zoho_id: "z1".into(), google_resource_name: "people/c1".into(), changes: changes_of("Phone", value) },
+            Side::Google => {
+                Action::UpdateZoho { zoho_id: "z1".into(), google_resource_name: "people/c1".into(), changes: changes_of("Phone", value) }
+            }
         };
         assert_eq!(writes(&plan), [&expected_write]);
         let decisions: Vec<_> = plan.conflicts().cloned().collect();
@@ -300,6 +309,10 @@ fn the_first_sync_matches_by_email_ignoring_case_and_spaces() {
     assert!(!plan.actions().any(|a| matches!(a, Action::CreateInGoogle { .. } | Action::CreateInZoho { .. })));
     let Some(Action::Link(l)) = plan.actions().find(|a| matches!(a, Action::Link(_))) else { panic!("no link: {plan:?}") };
     assert_eq!((l.zoho_id.as_str(), l.google_resource_name.as_str(), l.email.as_deref()), ("z1", "people/c1", Some("ann@example.com")));
+    assert!(
+        plan.actions().any(|a| a == &Action::StampZohoId { zoho_id: "z1".into(), google_resource_name: "people/c1".into() }),
+        "the match is findable again after a crash"
+    );
     // A value on one side and none on the other is a fill, not a conflict: the phone goes to Google.
     assert!(plan.actions().any(|a| matches!(a, Action::UpdateGoogle { changes, .. } if changes == &changes_of("Phone", "100"))));
     assert_eq!(plan.conflicts().count(), 0);
@@ -314,7 +327,8 @@ fn contacts_without_email_are_created_never_matched() {
     i.google_changes = vec![google("people/c1", nameless.clone())];
     let plan = super::plan(&i);
     assert!(!plan.actions().any(|a| matches!(a, Action::Link(_))));
-    let Some(Action::CreateInGoogle { zoho_id, contact, link }) = plan.actions().find(|a| matches!(a, Action::CreateInGoogle { .. })) else {
+    let Some(Action::CreateInGoogle { zoho_id, contact, link }) = plan.actions().find(|a| matches!(a, Action::CreateInGoogle { .. }))
+    else {
         panic!("{plan:?}")
     };
     assert_eq!((zoho_id.as_str(), contact, link.email.as_ref()), ("z1", &nameless, None));
@@ -330,7 +344,9 @@ fn a_google_contact_carrying_a_zoho_id_relinks_instead_of_creating() {
     p.zoho_id = Some("z1".into());
     i.google_changes = vec![p];
     let plan = super::plan(&i);
-    assert!(matches!(actions(&plan)[..], [Action::Link(Link { zoho_id, google_resource_name, .. })] if zoho_id == "z1" && google_resource_name == "people/c7"));
+    assert!(
+        matches!(actions(&plan)[..], [Action::Link(Link { zoho_id, google_resource_name, .. })] if zoho_id == "z1" && google_resource_name == "people/c7")
+    );
 }
 
 #[test]
@@ -361,7 +377,9 @@ fn several_contacts_with_one_email_pair_the_oldest_and_create_no_duplicate() {
     i.zoho_changes = vec![zoho("1", ann())];
     i.google_changes = vec![google("people/c20", ann()), google("people/c3", ann())];
     let plan = super::plan(&i);
-    assert!(matches!(actions(&plan)[..], [Action::StampZohoId { .. }, Action::Link(Link { google_resource_name, .. })] if google_resource_name == "people/c3"));
+    assert!(
+        matches!(actions(&plan)[..], [Action::StampZohoId { .. }, Action::Link(Link { google_resource_name, .. })] if google_resource_name == "people/c3")
+    );
     assert!(!plan.actions().any(|a| matches!(a, Action::CreateInZoho { .. })));
     assert_eq!(plan.skipped.len(), 1);
 }
@@ -450,7 +468,48 @@ fn the_budget_carries_the_rest_to_the_next_tick() {
     assert_eq!(plan.units.len(), 2);
     assert_eq!(plan.outcome, PlanOutcome::BudgetExhausted);
     assert_eq!(plan.remaining.zoho_ids, ["3", "4", "5"]);
-    let created: Vec<_> = plan.actions().filter_map(|a| if let Action::CreateInGoogle { zoho_id, .. } = a { Some(zoho_id.as_str()) } else { None }).collect();
+    let created: Vec<_> =
+        plan.actions().filter_map(|a| if let Action::CreateInGoogle { zoho_id, .. } = a { Some(zoho_id.as_str()) } else { None }).collect();
     assert_eq!(created, ["1", "2"]);
 }
 
+#[test]
+fn a_google_contact_whose_zoho_record_was_deleted_is_not_sent_to_zoho_again() {
+    // unlink_and_keep dropped the link earlier; the person still carries the deleted record's id.
+    let mut i = input();
+    let mut kept = google("people/c1", ann().with("Phone", "5"));
+    kept.zoho_id = Some("z-deleted".into());
+    i.google_changes = vec![kept];
+    let plan = super::plan(&i);
+    assert!(plan.units.is_empty());
+    assert_eq!(plan.skipped, [Skipped { side: Side::Google, id: "people/c1".into(), reason: SkipReason::ZohoIdNotSyncable }]);
+}
+
+#[test]
+fn a_contact_deleted_in_google_without_zoho_delete_rights_stays_in_zoho() {
+    let mut i = linked_input(&ann());
+    i.permissions.delete = false;
+    i.google_tombstones = vec!["people/c1".into()];
+    i.zoho_changes = vec![zoho("z1", ann())];
+    let plan = super::plan(&i);
+    assert!(!plan.actions().any(|a| matches!(a, Action::DeleteZoho { .. })));
+    assert!(plan.actions().any(|a| matches!(a, Action::Unlink { reason: UnlinkReason::DeletedInGoogle, .. })));
+}
+
+#[test]
+fn an_update_that_frees_an_email_comes_before_the_create_that_takes_it() {
+    // z1's Google contact changed its email from ann@ to new@; an unlinked Google contact with
+    // ann@ may now go to Zoho, after z1's update (the upsert on Email must not land on z1).
+    let mut i = linked_input(&ann());
+    i.google_changes = vec![google("people/c1", ann().with("Email", "new@example.com")), google("people/c2", ann())];
+    let plan = super::plan(&i);
+    let kinds: Vec<&str> = plan
+        .actions()
+        .filter_map(|a| match a {
+            Action::UpdateZoho { .. } => Some("update"),
+            Action::CreateInZoho { .. } => Some("create"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["update", "create"]);
+}

@@ -15,6 +15,8 @@ pub struct SideRecord {
     pub id: String,
     pub in_scope: bool,
     pub contact: Contact,
+    /// The Zoho id stored on a Google person.
+    pub stamp: Option<String>,
 }
 
 pub fn google_side(people: &[Value], group: &str, mapping: &Mapping) -> Vec<SideRecord> {
@@ -22,7 +24,7 @@ pub fn google_side(people: &[Value], group: &str, mapping: &Mapping) -> Vec<Side
         .iter()
         .filter(|p| !google::is_deleted(p))
         .filter_map(|p| {
-            Some(SideRecord { id: google::resource_name(p).ok()?.to_string(), in_scope: google::in_group(p, group), contact: google::contact_from_person(p, mapping) })
+            Some(SideRecord { id: google::resource_name(p).ok()?.to_string(), in_scope: google::in_group(p, group), contact: google::contact_from_person(p, mapping), stamp: google::zoho_id(p) })
         })
         .collect()
 }
@@ -30,7 +32,7 @@ pub fn google_side(people: &[Value], group: &str, mapping: &Mapping) -> Vec<Side
 pub fn zoho_side(records: &[Value], in_scope: impl Fn(&Value) -> bool, mapping: &Mapping) -> Vec<SideRecord> {
     records
         .iter()
-        .filter_map(|r| Some(SideRecord { id: zoho::record_id(r).ok()?.to_string(), in_scope: in_scope(r), contact: zoho::contact_from_record(r, mapping) }))
+        .filter_map(|r| Some(SideRecord { id: zoho::record_id(r).ok()?.to_string(), in_scope: in_scope(r), contact: zoho::contact_from_record(r, mapping), stamp: None }))
         .collect()
 }
 
@@ -72,8 +74,26 @@ pub fn converged(google: &[SideRecord], zoho: &[SideRecord], links: &[Link]) -> 
             return Err(format!("pair {} ⇄ {} differs in {:?}", link.zoho_id, link.google_resource_name, fields));
         }
     }
-    let unlinked_g: Vec<&str> = google.iter().filter(|r| r.in_scope && !linked_g.contains(r.id.as_str())).map(|r| r.id.as_str()).collect();
-    let unlinked_z: Vec<&str> = zoho.iter().filter(|r| r.in_scope && !linked_z.contains(r.id.as_str())).map(|r| r.id.as_str()).collect();
+    // Rule 5: a contact whose partner left the group or the list stays, unlinked. Its partner is
+    // out of scope on the other side: same email, or tied by the Zoho id on the person.
+    let partner_out_of_scope = |mine: &SideRecord, other_side: &[SideRecord], is_google: bool| {
+        other_side.iter().any(|o| {
+            !o.in_scope
+                && ((mine.contact.email().is_some() && mine.contact.email() == o.contact.email())
+                    || (is_google && mine.stamp.as_deref() == Some(o.id.as_str()))
+                    || (!is_google && o.stamp.as_deref() == Some(mine.id.as_str())))
+        })
+    };
+    let unlinked_g: Vec<&str> = google
+        .iter()
+        .filter(|r| r.in_scope && !linked_g.contains(r.id.as_str()) && !partner_out_of_scope(r, zoho, true))
+        .map(|r| r.id.as_str())
+        .collect();
+    let unlinked_z: Vec<&str> = zoho
+        .iter()
+        .filter(|r| r.in_scope && !linked_z.contains(r.id.as_str()) && !partner_out_of_scope(r, google, false))
+        .map(|r| r.id.as_str())
+        .collect();
     if !unlinked_g.is_empty() || !unlinked_z.is_empty() {
         return Err(format!("not synced: google {unlinked_g:?}, zoho {unlinked_z:?}"));
     }

@@ -147,6 +147,21 @@ impl FakeApis {
         self.lock().call_faults.push_back(provider);
     }
 
+    pub fn clear_faults(&self) {
+        let mut s = self.lock();
+        s.record_faults.clear();
+        s.call_faults.clear();
+    }
+
+    /// resourceNames of deleted people.
+    pub fn deleted_people(&self) -> Vec<String> {
+        self.lock().people.iter().filter(|(_, p)| p.deleted).map(|(n, _)| rn(*n)).collect()
+    }
+
+    pub fn deleted_record_ids(&self) -> Vec<String> {
+        self.lock().records.iter().filter(|(_, r)| r.deleted_at.is_some()).map(|(id, _)| id.to_string()).collect()
+    }
+
     pub fn people(&self) -> Vec<Value> {
         let s = self.lock();
         s.people.iter().filter(|(_, p)| !p.deleted).map(|(n, p)| render(*n, p)).collect()

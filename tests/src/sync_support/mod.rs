@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod crash;
+pub mod emu_world;
 pub mod fake;
 pub mod harness;
 pub mod world;

@@ -107,7 +107,8 @@ fn what_is_written_reads_back_the_same() {
     assert_eq!(zoho_id(&created).as_deref(), Some("42"));
     assert!(in_group(&created, "contactGroups/abc"));
 
-    let changes = FieldChanges::from([("Last_Name".to_string(), "Lind".to_string()), ("Date_of_Birth".to_string(), "1991-01-02".to_string())]);
+    let changes =
+        FieldChanges::from([("Last_Name".to_string(), "Lind".to_string()), ("Date_of_Birth".to_string(), "1991-01-02".to_string())]);
     let updated = update_body(&person(), &changes, &m);
     let mut merged = person();
     for field in updated.update_person_fields.split(',') {

@@ -1,8 +1,8 @@
 //! Applying a plan's units: writes in API-sized batches, then the links of the units whose writes
 //! all succeeded (rule 6: a link is saved only after the writes it covers).
 //!
-//! Units go in waves of [`WAVE`]; in each wave: Zoho deletes, Google deletes, Zoho upserts, Zoho
-//! updates, Google creates, Google updates (with the Zoho ids stamped on people just created in
+//! Units go in waves of [`WAVE`]; in each wave: Zoho deletes, Google deletes, Zoho updates, Zoho
+//! upserts, Google creates, Google updates (with the Zoho ids stamped on people just created in
 //! Zoho), then the wave's links. A record's failure fails only its unit (retried next tick); a
 //! whole-call failure, a store failure or the deadline stops the run after saving what is done.
 
@@ -47,6 +47,8 @@ pub struct Applier<'a> {
     pub connection_id: &'a str,
     pub group: Option<&'a str>,
     pub mapping: &'a Mapping,
+    /// Zoho ids linked before this tick.
+    pub linked_zoho_ids: &'a BTreeSet<String>,
     pub deadline: Instant,
     pub now: EpochMillis,
 }
@@ -80,7 +82,11 @@ impl<'w> Wave<'w> {
     }
 
     fn succeeded(&mut self, i: usize) {
-        self.states[i].writes_left = self.states[i].writes_left.saturating_sub(1);
+        self.succeeded_n(i, 1);
+    }
+
+    fn succeeded_n(&mut self, i: usize, writes: usize) {
+        self.states[i].writes_left = self.states[i].writes_left.saturating_sub(writes);
     }
 
     fn failed(&mut self, i: usize, side: Provider, record_id: &str, failure: &RecordFailure, applied: &mut Applied) {
@@ -103,7 +109,7 @@ impl<'a> Applier<'a> {
     pub async fn apply(&self, units: &[Unit], people: &mut People) -> Applied {
         let mut applied = Applied::default();
         for chunk in units.chunks(WAVE) {
-            let states = chunk.iter().map(|u| UnitState { writes_left: u.actions.iter().filter(|a| a.writes_to().is_some()).count(), ..UnitState::default() }).collect();
+            let states = chunk.iter().map(|u| UnitState { writes_left: u.actions.iter().filter(|a| is_write(a)).count(), ..UnitState::default() }).collect();
             let mut wave = Wave { units: chunk, states };
             let written = self.write(&mut wave, people, &mut applied).await;
             let saved = self.save_links(&wave, &mut applied).await;
@@ -125,8 +131,9 @@ impl<'a> Applier<'a> {
     async fn write(&self, wave: &mut Wave<'_>, people: &mut People, applied: &mut Applied) -> Result<(), Stop> {
         self.delete_in_zoho(wave, applied).await?;
         self.delete_in_google(wave, applied).await?;
-        self.create_in_zoho(wave, applied).await?;
+        // Updates first: an email a record gives up this tick is free before an upsert on it.
         self.update_zoho(wave, applied).await?;
+        self.create_in_zoho(wave, applied).await?;
         self.create_in_google(wave, people, applied).await?;
         self.update_google(wave, people, applied).await
     }
@@ -184,6 +191,11 @@ impl<'a> Applier<'a> {
             let results = self.zoho.upsert_contacts(&bodies).await.map_err(Stop::Api)?;
             for (k, (i, (rn, _))) in chunk.iter().enumerate() {
                 match results.get(k) {
+                    // The upsert found a record another person is linked to (its email update
+                    // failed, or the email is held twice): never link it a second time.
+                    Some(Ok(w)) if self.linked_zoho_ids.contains(&w.id) => {
+                        wave.failed(*i, Provider::Zoho, rn, &RecordFailure::new("EMAIL_HELD_BY_LINKED_RECORD"), applied)
+                    }
                     Some(Ok(w)) if !w.id.is_empty() => {
                         wave.states[*i].zoho_written = Some(w.clone());
                         wave.succeeded(*i);
@@ -253,13 +265,14 @@ impl<'a> Applier<'a> {
 
     /// Field updates and Zoho ids written onto people (a new pair, or a person just created in
     /// Zoho: the pair is then found again after a crash or a lost link), in batches of 200.
-    /// A stamp alone is bookkeeping: its failure is reported but does not hold the link back.
+    /// The stamp after a create in Zoho is best effort: its failure is reported, the link saved.
     async fn update_google(&self, wave: &mut Wave<'_>, people: &mut People, applied: &mut Applied) -> Result<(), Stop> {
-        let mut writes: Vec<(usize, String, Option<FieldChanges>, Option<String>)> = Vec::new();
+        // (unit, person, field changes, Zoho id to stamp, how many of the unit's writes it covers)
+        let mut writes: Vec<(usize, String, Option<FieldChanges>, Option<String>, usize)> = Vec::new();
         for (i, unit) in wave.units.iter().enumerate() {
             let state = &wave.states[i];
             let mut target: Option<String> = None;
-            let (mut changes, mut stamp) = (None, None);
+            let (mut changes, mut stamp, mut stamp_counts) = (None, None, false);
             for action in &unit.actions {
                 match action {
                     Action::UpdateGoogle { google_resource_name, changes: c, .. } => {
@@ -269,6 +282,7 @@ impl<'a> Applier<'a> {
                     Action::StampZohoId { zoho_id, google_resource_name } => {
                         target = Some(google_resource_name.clone());
                         stamp = Some(zoho_id.clone());
+                        stamp_counts = true;
                     }
                     Action::CreateInZoho { google_resource_name, .. } if !state.failed => {
                         if let Some(written) = &state.zoho_written {
@@ -280,45 +294,44 @@ impl<'a> Applier<'a> {
                 }
             }
             if let Some(rn) = target {
-                writes.push((i, rn, changes, stamp));
+                let counts = usize::from(changes.is_some()) + usize::from(stamp_counts);
+                writes.push((i, rn, changes, stamp, counts));
             }
         }
-        if writes.iter().any(|(_, rn, _, _)| people.get(rn).is_none()) {
+        if writes.iter().any(|(_, rn, _, _, _)| people.get(rn).is_none()) {
             self.before_call()?;
             people.load_all(self.google).await.map_err(Stop::Api)?;
         }
-        let mut bodies: Vec<(usize, String, google::PersonUpdate, Value, bool)> = Vec::new();
-        for (i, rn, changes, stamp) in writes {
+        let mut bodies: Vec<(usize, String, google::PersonUpdate, Value, bool, usize)> = Vec::new();
+        for (i, rn, changes, stamp, counts) in writes {
             let is_update = changes.is_some();
             let Some(existing) = people.get(&rn).cloned() else {
-                wave.fail_or_note(i, is_update, Provider::Google, &rn, &RecordFailure::new("NOT_FOUND"), applied);
+                wave.fail_or_note(i, counts > 0, Provider::Google, &rn, &RecordFailure::new("NOT_FOUND"), applied);
                 continue;
             };
             let update = person_update(&existing, changes.as_ref(), stamp.as_deref(), self.mapping);
             if update.update_person_fields.is_empty() {
-                if is_update {
-                    wave.succeeded(i);
-                }
+                wave.succeeded_n(i, counts);
                 continue;
             }
-            bodies.push((i, rn, update, existing, is_update));
+            bodies.push((i, rn, update, existing, is_update, counts));
         }
         for chunk in bodies.chunks(GOOGLE_WRITE_BATCH) {
             self.before_call()?;
-            let (batch, mask) = merge_updates(chunk.iter().map(|(_, rn, update, existing, _)| (rn.as_str(), update, existing)));
+            let (batch, mask) = merge_updates(chunk.iter().map(|(_, rn, update, existing, _, _)| (rn.as_str(), update, existing)));
             let mut results = self.google.update_contacts(&batch, &mask).await.map_err(Stop::Api)?;
-            for (i, rn, _, _, is_update) in chunk {
+            for (i, rn, _, _, is_update, counts) in chunk {
                 match results.remove(rn) {
                     Some(Ok(person)) => {
                         wave.states[*i].google_etag_after = google::etag(&person).map(str::to_string);
                         people.remember(&person);
+                        wave.succeeded_n(*i, *counts);
                         if *is_update {
-                            wave.succeeded(*i);
                             applied.google.updated += 1;
                         }
                     }
-                    Some(Err(f)) => wave.fail_or_note(*i, *is_update, Provider::Google, rn, &f, applied),
-                    None => wave.fail_or_note(*i, *is_update, Provider::Google, rn, &RecordFailure::new("NO_RESULT"), applied),
+                    Some(Err(f)) => wave.fail_or_note(*i, *counts > 0, Provider::Google, rn, &f, applied),
+                    None => wave.fail_or_note(*i, *counts > 0, Provider::Google, rn, &RecordFailure::new("NO_RESULT"), applied),
                 }
             }
         }
@@ -385,6 +398,13 @@ impl<'a> Applier<'a> {
             updated_at: self.now,
         }
     }
+}
+
+/// Writes the unit's link waits for. The Zoho id stamped on a new pair's person is one: without
+/// it a lost link could not be recovered. (The stamp after a create in Zoho is not: the create
+/// itself is counted, and its link must be saved even if the stamp fails.)
+fn is_write(action: &Action) -> bool {
+    action.writes_to().is_some() || matches!(action, Action::StampZohoId { .. })
 }
 
 fn count_unlink(reason: UnlinkReason, applied: &mut Applied) {

@@ -142,6 +142,20 @@ impl Tick<'_> {
                 seen.add_person(person, group, &mapping);
             }
         }
+        if google_feed.token_expired {
+            // The expired token's tombstones are lost; a complete listing is all Google offers in
+            // their place (its guide: "clear local cache and do a full sync"). A linked person it
+            // does not show was deleted, and goes through the same rules (edit wins, guard).
+            let missing: Vec<String> = links
+                .iter()
+                .map(|l| l.google_resource_name.clone())
+                .filter(|rn| !seen.people.contains_key(rn) && !seen.google_tombstones.contains(rn))
+                .collect();
+            if !missing.is_empty() {
+                run.log.push(format!("{} linked people are missing from the full listing: treated as deleted", missing.len()));
+            }
+            seen.google_tombstones.extend(missing);
+        }
         if seen.unreadable > 0 {
             run.log.push(format!("skipped {} records without an id", seen.unreadable));
         }
@@ -168,6 +182,7 @@ impl Tick<'_> {
             return Ok(());
         }
 
+        let linked_zoho_ids = input.links.iter().map(|l| l.zoho_id.clone()).collect();
         let applier = Applier {
             google: self.ports.google,
             zoho: self.ports.zoho,
@@ -175,6 +190,7 @@ impl Tick<'_> {
             connection_id: &conn.id,
             group,
             mapping: &mapping,
+            linked_zoho_ids: &linked_zoho_ids,
             deadline: self.deadline,
             now: self.now,
         };

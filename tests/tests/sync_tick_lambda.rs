@@ -1,0 +1,75 @@
+//! End to end on DynamoDB (moto): the engine on a `DynamoStore`, and the `sync-tick` binary
+//! through the Lambda Runtime API with Secrets Manager (moto) and both emulators.
+
+use serde_json::json;
+use shared::secrets::SecretsManagerVault;
+use shared::store::*;
+use sync_tests::aws::fresh_table;
+use sync_tests::functions::function_env;
+use sync_tests::lambda::{workspace_binary, LambdaProcess};
+use sync_tests::sync_support::emu_world::EmuWorld;
+use sync_tests::sync_support::harness::{person, record, SyncHarness, ZOHO_USER};
+
+#[tokio::test]
+async fn the_engine_syncs_on_dynamodb_and_a_second_tick_changes_nothing() {
+    let table = fresh_table().await;
+    let proxy = table.proxy.clone();
+    let mut w = EmuWorld::new(table.store, |_| {}).await;
+    w.h.add_records(&(0..30).map(|i| record("D", &format!("N{i}"), Some(&format!("d{i}@example.com")), None)).collect::<Vec<_>>(), true);
+    w.h.add_people(vec![person("D", "N0", Some("D0@example.com"), None), person("G", "Only", None, Some("+1 555 0100"))], true);
+    let run = w.tick().await;
+    assert_eq!(run.outcome, RunOutcome::Success, "{run:?}");
+    assert_eq!(w.links().await.len(), 31);
+    w.converged().await.unwrap();
+    proxy.reset_counts();
+    let again = w.tick().await;
+    assert_eq!((again.google.created, again.zoho.created, again.zoho.updated, again.google.updated), (0, 0, 0, 0));
+    assert_eq!(proxy.count("BatchWriteItem"), 0, "an idle tick writes no links");
+    let runs = w.store.latest_runs(&w.h.connection.id, 5).await.unwrap();
+    assert_eq!(runs.len(), 2);
+}
+
+#[tokio::test]
+async fn the_tick_binary_syncs_every_connection_on_its_frequency_and_survives_a_revoked_grant() {
+    let table = fresh_table().await;
+    let h = SyncHarness::start().await;
+    let env = function_env(&table.table, &h.google.base_url, &h.zoho.base_url).await;
+    let vault = SecretsManagerVault::new(env.secrets.clone(), env.secret_prefix.clone());
+    h.connect(&vault).await.expect("connect");
+    table.store.put_connection(&h.connection).await.unwrap();
+    h.add_records(&[record("Ann", "Lee", Some("ann@example.com"), None)], true);
+    h.add_people(vec![person("Bob", "Ray", Some("bob@example.com"), None)], true);
+    let mut tick = LambdaProcess::start(workspace_binary("sync-tick"), &env.vars).await.expect("start sync-tick");
+
+    // Bad events change nothing.
+    let calls_before = h.google.control.total_calls() + h.zoho.control.total_calls();
+    let bad = tick.invoke(&json!({"frequency": "2h"})).await;
+    assert!(bad.is_err_and(|e| e.to_string().contains("unknown frequency")));
+    assert!(tick.invoke(&json!({"freq": "1h"})).await.is_err());
+    assert_eq!(h.google.control.total_calls() + h.zoho.control.total_calls(), calls_before);
+    assert!(tick.invoke(&json!({"health": true})).await.is_ok());
+
+    let summary = tick.invoke(&json!({"frequency": "1h"})).await.expect("tick");
+    assert_eq!(summary["connections"], 1, "{summary}");
+    assert_eq!(summary["succeeded"], 1, "{summary}");
+    assert_eq!(h.google.state.people(&h.account).len(), 2);
+    assert_eq!(h.zoho.contacts(ZOHO_USER).unwrap().len(), 2);
+    let other = tick.invoke(&json!({"frequency": "15m"})).await.expect("tick");
+    assert_eq!(other["connections"], 0, "another schedule's connections are not touched");
+
+    // The user revokes Google: the connection is marked, the tick itself succeeds.
+    h.google.state.revoke_grants(&h.account);
+    h.google.state.expire_access_tokens();
+    let summary = tick.invoke(&json!({"frequency": "1h"})).await.expect("tick");
+    assert_eq!(summary["reconnect_needed"], 1, "{summary}");
+    let connection = table.store.get_connection(&h.connection.id).await.unwrap().unwrap();
+    assert!(connection.reconnect_needed);
+    let runs = table.store.latest_runs(&h.connection.id, 1).await.unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::ReconnectNeeded);
+
+    let logs = tick.logs().join("\n");
+    for secret in ["ann@example.com", "bob@example.com", "Ann", "refresh_token"] {
+        assert!(!logs.contains(secret), "the logs hold no contact data or tokens ({secret})");
+    }
+    assert!(logs.contains("tick done"), "{logs}");
+}
