@@ -36,4 +36,5 @@ emulators:
 
 ## Benchmarks against the emulators and moto_server; writes target/bench/report.md.
 bench:
-	scripts/with-moto.sh $(CARGO) run -q --release -p sync-tests --bin bench
+	$(CARGO) build -q --release -p sync-tick -p oauth-callback -p sync-status
+	scripts/with-moto.sh $(CARGO) run -q --release -p sync-tests --bin bench -- $(BENCH_ARGS)

@@ -181,6 +181,11 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Both ends of the scope are chosen: until then a connection is connected but not synced.
+    pub fn is_configured(&self) -> bool {
+        self.google_group.as_deref().is_some_and(|g| !g.is_empty()) && self.zoho_cvid.as_deref().is_some_and(|c| !c.is_empty())
+    }
+
     /// Records one tick may act on: the first sync's budget, then the per-tick one.
     pub fn budget(&self, first_sync: bool) -> u32 {
         if first_sync {

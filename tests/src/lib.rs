@@ -3,6 +3,7 @@
 
 pub mod apigw;
 pub mod aws;
+pub mod bench;
 pub mod emulators;
 pub mod functions;
 pub mod lambda;

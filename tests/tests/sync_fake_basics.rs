@@ -57,3 +57,56 @@ async fn a_matched_pair_with_a_conflict_is_linked_and_a_delete_then_propagates()
     assert!(w.apis.people().is_empty());
     w.converged().await.unwrap();
 }
+
+
+/// A big first sync under a budget, as "25,000 contacts over several ticks" scaled down for
+/// `make test`; `SYNC_SCALE_CONTACTS=25000` (with the budget at 10,000) runs the full size.
+#[tokio::test]
+async fn a_large_first_sync_finishes_over_several_ticks_and_drops_nothing() {
+    let n: usize = std::env::var("SYNC_SCALE_CONTACTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_500);
+    let budget = (n as u32).div_ceil(25) * 10; // 40% of the contacts per tick, as 10,000 of 25,000
+    let mut w = FakeWorld::new(Settings { first_sync_budget: budget, tick_budget: budget, ..Settings::default() });
+    for i in 0..n {
+        w.apis.user_adds_record(record("Big", &format!("N{i:05}"), Some(&format!("big{i:05}@example.com")), None), true);
+    }
+    for i in (0..n).step_by(10) {
+        // Every tenth contact is already in Google: matched, not created.
+        w.apis.user_adds_person(person("Big", &format!("N{i:05}"), Some(&format!("BIG{i:05}@example.com")), None), true);
+    }
+    let mut outcomes = Vec::new();
+    let mut created = 0;
+    for _ in 0..5 {
+        let run = w.tick().await;
+        created += run.google.created;
+        outcomes.push(run.outcome);
+        if run.outcome == RunOutcome::Success {
+            break;
+        }
+    }
+    assert_eq!(outcomes, [RunOutcome::Continued, RunOutcome::Continued, RunOutcome::Success]);
+    assert_eq!(created as usize, n - n / 10);
+    assert_eq!(w.apis.people().len(), n);
+    assert_eq!(w.links().await.len(), n);
+    w.converged().await.unwrap();
+}
+
+
+/// KNOWN PLANNER GAP (found by the state machine): a person unlinked when it left the group, its
+/// email changed meanwhile, comes back and is paired again by the Zoho id it carries; Zoho wins
+/// the email conflict and its email is written onto the person although another person (added
+/// by the user) now holds it: two Google contacts with one email. Run with `--ignored`.
+#[tokio::test]
+#[ignore = "planner gap: a re-paired contact may receive an email another contact holds"]
+async fn a_person_paired_again_by_its_zoho_id_does_not_take_an_email_another_person_holds() {
+    let mut w = FakeWorld::new(Settings::default());
+    let p1 = w.apis.user_adds_person(person("G", "P1", Some("POOL2@Example.com"), None), true);
+    w.tick().await;
+    w.apis.user_sets_group(&p1, false);
+    w.apis.user_edits_person(&p1, |p| p["emailAddresses"] = json!([{"value": "fresh1@example.com", "type": "work"}]));
+    w.tick().await;
+    w.apis.user_sets_group(&p1, true);
+    w.apis.user_adds_person(person("G", "P2", Some("POOL2@Example.com"), None), true);
+    w.tick().await;
+    w.tick().await;
+    w.converged().await.unwrap();
+}

@@ -57,6 +57,23 @@ async fn the_tick_binary_syncs_every_connection_on_its_frequency_and_survives_a_
     let other = tick.invoke(&json!({"frequency": "15m"})).await.expect("tick");
     assert_eq!(other["connections"], 0, "another schedule's connections are not touched");
 
+    // "Sync now" from the settings page: one connection by id; an edit made since flows over.
+    h.add_records(&[record("Cy", "Moe", Some("cy@example.com"), None)], true);
+    let now = tick.invoke(&json!({"connection_id": h.connection.id})).await.expect("sync now");
+    assert_eq!((now["connections"].as_u64(), now["succeeded"].as_u64()), (Some(1), Some(1)), "{now}");
+    assert_eq!(h.google.state.people(&h.account).len(), 3);
+    let unknown = tick.invoke(&json!({"connection_id": "no-such-connection"})).await.expect("sync now");
+    assert_eq!(unknown["connections"], 0, "an unknown connection is not an error (Lambda may retry after a disconnect)");
+
+    // A connection without a chosen group and list is connected but not synced.
+    let mut unconfigured = h.connection.clone();
+    unconfigured.id = "unconfigured".into();
+    unconfigured.settings.zoho_cvid = None;
+    table.store.put_connection(&unconfigured).await.unwrap();
+    let summary = tick.invoke(&json!({"frequency": "1h"})).await.expect("tick");
+    assert_eq!(summary["not_configured"], 1, "{summary}");
+    table.store.put_connection(&Connection { enabled: false, ..unconfigured }).await.unwrap();
+
     // The user revokes Google: the connection is marked, the tick itself succeeds.
     h.google.state.revoke_grants(&h.account);
     h.google.state.expire_access_tokens();
@@ -68,7 +85,7 @@ async fn the_tick_binary_syncs_every_connection_on_its_frequency_and_survives_a_
     assert_eq!(runs[0].outcome, RunOutcome::ReconnectNeeded);
 
     let logs = tick.logs().join("\n");
-    for secret in ["ann@example.com", "bob@example.com", "Ann", "refresh_token"] {
+    for secret in ["ann@example.com", "bob@example.com", "cy@example.com", "Ann", "refresh_token"] {
         assert!(!logs.contains(secret), "the logs hold no contact data or tokens ({secret})");
     }
     assert!(logs.contains("tick done"), "{logs}");

@@ -753,7 +753,7 @@ impl Connector<'_> {
 
 /// A group and a list are chosen: the connection has something to sync.
 pub fn is_configured(settings: &Settings) -> bool {
-    settings.google_group.as_deref().is_some_and(|g| !g.is_empty()) && settings.zoho_cvid.as_deref().is_some_and(|c| !c.is_empty())
+    settings.is_configured()
 }
 
 /// After a POST: the browser loads `location` with a GET, so a reload does not post again.

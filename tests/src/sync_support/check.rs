@@ -54,6 +54,17 @@ pub fn duplicate_emails(side: &[SideRecord]) -> Vec<String> {
 /// Every in-scope contact on both sides is linked one-to-one, the linked pairs hold the same
 /// mapped values, and no email is held twice on a side. The error names ids, never values.
 pub fn converged(google: &[SideRecord], zoho: &[SideRecord], links: &[Link]) -> Result<(), String> {
+    converged_allowing(google, zoho, links, &BTreeSet::new())
+}
+
+/// Ids the planner reported as skipped in a run log (`skipped Google people/c1 reason=...`).
+pub fn skipped_ids(log: &[String]) -> impl Iterator<Item = String> + '_ {
+    log.iter().filter_map(|l| l.strip_prefix("skipped ")).filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
+}
+
+/// [`converged`], except that contacts in `skipped` (the planner said why) may stay unlinked:
+/// a contact skipped because another held its email is revisited only when it changes.
+pub fn converged_allowing(google: &[SideRecord], zoho: &[SideRecord], links: &[Link], skipped: &BTreeSet<String>) -> Result<(), String> {
     let dups: Vec<String> = duplicate_emails(google).into_iter().chain(duplicate_emails(zoho)).collect();
     if !dups.is_empty() {
         return Err(format!("{} emails are held twice on one side", dups.len()));
@@ -76,8 +87,14 @@ pub fn converged(google: &[SideRecord], zoho: &[SideRecord], links: &[Link]) -> 
     }
     // Rule 5: a contact whose partner left the group or the list stays, unlinked. Its partner is
     // out of scope on the other side: same email, or tied by the Zoho id on the person.
+    // A person carrying the id of a Zoho record that no longer exists was synced once and its
+    // record is gone after the link was dropped: it is not created again.
     let partner_out_of_scope = |mine: &SideRecord, other_side: &[SideRecord], is_google: bool| {
-        other_side.iter().any(|o| {
+        if skipped.contains(&mine.id) {
+            return true;
+        }
+        let partner_gone = is_google && mine.stamp.as_deref().is_some_and(|s| !other_side.iter().any(|o| o.id == s));
+        partner_gone || other_side.iter().any(|o| {
             !o.in_scope
                 && ((mine.contact.email().is_some() && mine.contact.email() == o.contact.email())
                     || (is_google && mine.stamp.as_deref() == Some(o.id.as_str()))

@@ -1,6 +1,7 @@
 //! A connection over the in-memory fake and an in-memory SQLite store: ticks in microseconds.
 
-use super::check::{converged, google_side, zoho_side};
+use super::check::{converged, converged_allowing, google_side, skipped_ids, zoho_side};
+use std::collections::BTreeSet;
 use super::fake::{in_list, FakeApis};
 use super::harness::far_deadline;
 use shared::mapping::Mapping;
@@ -63,5 +64,17 @@ impl FakeWorld {
         let google = google_side(&self.apis.people(), GROUP, &mapping);
         let zoho = zoho_side(&self.apis.records(), |r| r.as_object().is_some_and(in_list), &mapping);
         converged(&google, &zoho, &self.links().await)
+    }
+
+    /// [`Self::converged`], letting stay unlinked the contacts the planner reported as skipped
+    /// and those in `also`.
+    pub async fn converged_allowing(&self, also: &BTreeSet<String>) -> Result<(), String> {
+        let runs = self.store.latest_runs(&self.connection.id, 10_000).await.map_err(|e| e.to_string())?;
+        let mut skipped: BTreeSet<String> = runs.iter().flat_map(|r| skipped_ids(&r.log)).collect();
+        skipped.extend(also.iter().cloned());
+        let mapping = Mapping::from_settings(&self.connection.settings).map_err(|e| e.to_string())?;
+        let google = google_side(&self.apis.people(), GROUP, &mapping);
+        let zoho = zoho_side(&self.apis.records(), |r| r.as_object().is_some_and(in_list), &mapping);
+        converged_allowing(&google, &zoho, &self.links().await, &skipped)
     }
 }

@@ -80,15 +80,18 @@ pub struct ZohoFeed {
     pub tombstones: Vec<ZohoTombstone>,
 }
 
-pub async fn zoho_feed(port: &dyn ZohoPort, cursors: &Cursors, cvid: Option<&str>, fields: &[String], first_sync: bool) -> Result<ZohoFeed, PortError> {
+/// `first_sync`: list the whole list, not what changed. `read_deleted`: also read tombstones
+/// (not on a fresh first sync: there is nothing linked for them to act on).
+pub async fn zoho_feed(port: &dyn ZohoPort, cursors: &Cursors, cvid: Option<&str>, fields: &[String], first_sync: bool, read_deleted: bool) -> Result<ZohoFeed, PortError> {
     let since = if first_sync { None } else { cursors.zoho_modified_since.as_deref().and_then(parse_zoho_time) };
     let in_view = ZohoQuery { cvid: cvid.map(str::to_string), modified_since: since };
     let in_scope = list_all_records(port, &in_view, fields).await?;
     let mut feed = ZohoFeed { in_scope, ..ZohoFeed::default() };
-    if first_sync {
+    if !read_deleted {
         return Ok(feed);
     }
-    if cvid.is_some() {
+    // On a first sync the whole list was read; all Contacts would be too many to list again.
+    if cvid.is_some() && !first_sync {
         let listed: BTreeSet<&str> = feed.in_scope.iter().filter_map(|r| r.zoho_id()).collect();
         let all = list_all_records(port, &ZohoQuery { cvid: None, modified_since: since }, fields).await?;
         feed.out_of_scope = all.into_iter().filter(|r| r.zoho_id().is_some_and(|id| !listed.contains(id))).collect();

@@ -71,21 +71,47 @@ impl Seen {
         self.people.insert(rn.to_string(), person.clone());
     }
 
-    /// Emails of in-scope Zoho records that would be created in Google unless a person already
-    /// holds the email: not linked, no link with that email, no person seen with it. An
-    /// incremental Google feed does not show unchanged people, so these are looked up (rule 7).
-    pub fn emails_to_look_up(&self, links: &[Link]) -> BTreeSet<String> {
+    /// What to look up in Google before in-scope, unlinked Zoho records are created there
+    /// (rule 7): their ids (a person may carry one: created before a crash, or unlinked when the
+    /// record left the list and now back) and their emails, unless a person seen this tick
+    /// already has them. An incremental feed does not show unchanged people. A link with the
+    /// email is no proof of a person holding it: it may be dropped this very tick.
+    pub fn to_look_up(&self, links: &[Link]) -> Lookup {
         let linked: BTreeSet<&str> = links.iter().map(|l| l.zoho_id.as_str()).collect();
-        let taken: BTreeSet<String> = links
-            .iter()
-            .filter_map(|l| l.email.clone())
-            .chain(self.google_changes.iter().filter_map(|g| g.contact.email()))
-            .collect();
-        self.zoho_changes
-            .iter()
-            .filter(|z| z.in_scope && !linked.contains(z.id.as_str()))
-            .filter_map(|z| z.contact.email())
-            .filter(|e| !taken.contains(e))
-            .collect()
+        let seen_emails: BTreeSet<String> = self.google_changes.iter().filter_map(|g| g.contact.email()).collect();
+        let seen_ids: BTreeSet<&str> = self.google_changes.iter().filter_map(|g| g.zoho_id.as_deref()).collect();
+        let mut lookup = Lookup::default();
+        for z in self.zoho_changes.iter().filter(|z| z.in_scope && !linked.contains(z.id.as_str())) {
+            if !seen_ids.contains(z.id.as_str()) {
+                lookup.zoho_ids.insert(z.id.clone());
+            }
+            lookup.emails.extend(z.contact.email().filter(|e| !seen_emails.contains(e)));
+        }
+        lookup
+    }
+}
+
+impl Seen {
+    /// The former name of [`Seen::to_look_up`] (it now also looks up stored Zoho ids).
+    pub fn emails_to_look_up(&self, links: &[Link]) -> Lookup {
+        self.to_look_up(links)
+    }
+}
+
+/// People to find in a full listing: by the Zoho id stored on them, or by email.
+#[derive(Debug, Default)]
+pub struct Lookup {
+    pub zoho_ids: BTreeSet<String>,
+    pub emails: BTreeSet<String>,
+}
+
+impl Lookup {
+    pub fn is_empty(&self) -> bool {
+        self.zoho_ids.is_empty() && self.emails.is_empty()
+    }
+
+    pub fn wants(&self, person: &Value, mapping: &Mapping) -> bool {
+        google::zoho_id(person).is_some_and(|id| self.zoho_ids.contains(&id))
+            || google::contact_from_person(person, mapping).email().is_some_and(|e| self.emails.contains(&e))
     }
 }

@@ -128,24 +128,27 @@ impl Tick<'_> {
         if google_feed.token_expired {
             run.log.push("google sync token expired: full reconciliation through the links".into());
         }
-        let fields: Vec<String> = mapping.keys().map(str::to_string).collect();
-        let zoho_feed = fetch::zoho_feed(self.ports.zoho, &cursors, settings.zoho_cvid.as_deref(), &fields, first_sync).await?;
         let links = self.store.all_links(&conn.id).await?;
+        // A first sync that a crash or the budget cut short already has links: deletions since
+        // then count (tombstones are read and applied), as on any later tick.
+        let fresh_start = first_sync && links.is_empty();
+        let fields: Vec<String> = mapping.keys().map(str::to_string).collect();
+        let zoho_feed = fetch::zoho_feed(self.ports.zoho, &cursors, settings.zoho_cvid.as_deref(), &fields, first_sync, !fresh_start).await?;
 
         let mut seen = input::Seen::from_feeds(&google_feed, &zoho_feed, group, &mapping);
         let mut people = People::new(seen.people.clone(), google_feed.full);
-        let lookups = seen.emails_to_look_up(&links);
-        if !lookups.is_empty() && !people.is_complete() {
+        let lookup = seen.to_look_up(&links);
+        if !lookup.is_empty() && !people.is_complete() {
             people.load_all(self.ports.google).await?;
-            let found: Vec<_> = people.with_emails(&lookups, &mapping).cloned().collect();
+            let found: Vec<_> = people.matching(&lookup, &mapping).cloned().collect();
             for person in &found {
                 seen.add_person(person, group, &mapping);
             }
         }
-        if google_feed.token_expired {
-            // The expired token's tombstones are lost; a complete listing is all Google offers in
-            // their place (its guide: "clear local cache and do a full sync"). A linked person it
-            // does not show was deleted, and goes through the same rules (edit wins, guard).
+        if google_feed.full && !links.is_empty() {
+            // A full listing (an expired token, or a first sync resumed after a crash or the
+            // budget) has no tombstones; Google's guide says to rebuild from it. A linked person
+            // it does not show was deleted, and goes through the same rules (edit wins, guard).
             let missing: Vec<String> = links
                 .iter()
                 .map(|l| l.google_resource_name.clone())
@@ -165,7 +168,7 @@ impl Tick<'_> {
             mapping: mapping.clone(),
             settings: settings.clone(),
             permissions: conn.zoho_permissions,
-            first_sync,
+            first_sync: fresh_start,
             budget: settings.budget(first_sync) as usize,
             now: self.now,
             zoho_changes: seen.zoho_changes,

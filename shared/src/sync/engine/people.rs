@@ -9,7 +9,7 @@ use super::fetch::list_all_people;
 use super::ports::{GooglePort, PortError};
 use crate::mapping::google;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Default)]
 pub struct People {
@@ -54,8 +54,13 @@ impl People {
         Ok(())
     }
 
-    /// People whose matching (work) email is one of `emails`.
-    pub fn with_emails<'a>(&'a self, emails: &'a BTreeSet<String>, mapping: &'a crate::mapping::Mapping) -> impl Iterator<Item = &'a Value> + 'a {
-        self.known.values().filter(move |p| google::contact_from_person(p, mapping).email().is_some_and(|e| emails.contains(&e)))
+    /// People the lookup asks for.
+    pub fn matching<'a>(&'a self, lookup: &'a super::input::Lookup, mapping: &'a crate::mapping::Mapping) -> impl Iterator<Item = &'a Value> + 'a {
+        self.known.values().filter(move |p| lookup.wants(p, mapping))
+    }
+
+    /// The former name of [`People::matching`].
+    pub fn with_emails<'a>(&'a self, lookup: &'a super::input::Lookup, mapping: &'a crate::mapping::Mapping) -> impl Iterator<Item = &'a Value> + 'a {
+        self.matching(lookup, mapping)
     }
 }

@@ -85,6 +85,8 @@ pub struct TickSummary {
     pub continued: usize,
     pub blocked_mass_delete: usize,
     pub skipped_lease_held: usize,
+    /// Disabled, or no Google group and Zoho list chosen yet.
+    pub not_configured: usize,
     pub reconnect_needed: usize,
     pub failed: usize,
 }
@@ -102,38 +104,67 @@ impl TickSummary {
     }
 }
 
-/// Syncs every enabled connection on `frequency`, one after another, within `deadline`.
+/// Syncs every enabled, configured connection on `frequency`, one after another, within `deadline`.
 pub async fn run_tick(env: &SyncEnvironment, store: &dyn StateStore, vault: &dyn TokenVault, frequency: Frequency, deadline: Instant, now: impl Fn() -> EpochMillis) -> Result<TickSummary, StoreError> {
     let connections = store.list_connections_by_frequency(frequency).await?;
     let mut summary = TickSummary { frequency: frequency.key().to_string(), connections: connections.len(), ..TickSummary::default() };
-    for connection in connections.iter().filter(|c| c.enabled) {
-        if connection.reconnect_needed {
-            summary.reconnect_needed += 1;
-            continue;
-        }
-        let outcome = match clients_for(env, vault, connection, deadline).await {
-            Ok((google, zoho)) => match run_connection(SyncPorts { google: &google, zoho: &zoho }, store, connection, deadline, now()).await {
-                ConnectionRun::Ran(run) => run.outcome,
-                ConnectionRun::SkippedLeaseHeld { .. } => {
-                    summary.skipped_lease_held += 1;
-                    continue;
-                }
-            },
-            Err(e) => {
-                tracing::warn!(connection = %connection.id, error = %e, "could not set up the connection's clients");
-                if e.needs_reconnect() {
-                    RunOutcome::ReconnectNeeded
-                } else {
-                    RunOutcome::Failed
-                }
-            }
-        };
-        summary.count(outcome);
-        if outcome == RunOutcome::ReconnectNeeded {
-            mark_reconnect_needed(store, connection, now()).await;
-        }
+    for connection in &connections {
+        sync_connection(env, store, vault, connection, deadline, &now, &mut summary).await;
     }
     Ok(summary)
+}
+
+/// "Sync now" for one connection (the settings page's `{"connection_id": ...}` event). An
+/// unknown, disabled or unconfigured connection is counted as not run, never an error: the
+/// event may be retried by Lambda after a disconnect.
+pub async fn run_one(env: &SyncEnvironment, store: &dyn StateStore, vault: &dyn TokenVault, connection_id: &str, deadline: Instant, now: impl Fn() -> EpochMillis) -> Result<TickSummary, StoreError> {
+    let mut summary = TickSummary { frequency: "now".to_string(), ..TickSummary::default() };
+    if let Some(connection) = store.get_connection(connection_id).await? {
+        summary.connections = 1;
+        sync_connection(env, store, vault, &connection, deadline, &now, &mut summary).await;
+    }
+    Ok(summary)
+}
+
+async fn sync_connection(
+    env: &SyncEnvironment,
+    store: &dyn StateStore,
+    vault: &dyn TokenVault,
+    connection: &Connection,
+    deadline: Instant,
+    now: &impl Fn() -> EpochMillis,
+    summary: &mut TickSummary,
+) {
+    if !connection.enabled || !connection.settings.is_configured() {
+        // Connected but no group and list chosen yet: syncing everything is not what was asked.
+        summary.not_configured += 1;
+        return;
+    }
+    if connection.reconnect_needed {
+        summary.reconnect_needed += 1;
+        return;
+    }
+    let outcome = match clients_for(env, vault, connection, deadline).await {
+        Ok((google, zoho)) => match run_connection(SyncPorts { google: &google, zoho: &zoho }, store, connection, deadline, now()).await {
+            ConnectionRun::Ran(run) => run.outcome,
+            ConnectionRun::SkippedLeaseHeld { .. } => {
+                summary.skipped_lease_held += 1;
+                return;
+            }
+        },
+        Err(e) => {
+            tracing::warn!(connection = %connection.id, error = %e, "could not set up the connection's clients");
+            if e.needs_reconnect() {
+                RunOutcome::ReconnectNeeded
+            } else {
+                RunOutcome::Failed
+            }
+        }
+    };
+    summary.count(outcome);
+    if outcome == RunOutcome::ReconnectNeeded {
+        mark_reconnect_needed(store, connection, now()).await;
+    }
 }
 
 async fn mark_reconnect_needed(store: &dyn StateStore, connection: &Connection, now: EpochMillis) {
