@@ -32,7 +32,7 @@ package:
 
 ## Both emulators on loopback (GOOGLE_EMULATOR_PORT, default 8071; ZOHO_EMULATOR_PORT, default 8072), until stopped.
 emulators:
-	$(CARGO) run -q -p sync-tests --bin emulators
+	$(CARGO) run -q -p sync-tests --bin emulators -- --seed
 
 ## Benchmarks against the emulators and moto_server; writes target/bench/report.md.
 bench:

@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, label) in ["first sync", "second tick"].into_iter().enumerate() {
         progress.set_message(label);
         if i == 1 {
-            // Something changes between the ticks, on both sides.
+            // A user edits a contact in Zoho between the ticks; the second tick carries it to Google.
             let ada = harness.zoho.contacts_with_email(sync_tests::sync_support::harness::ZOHO_USER, "ada@example.com")?;
             if let Some(id) = ada.first().and_then(|r| r["id"].as_str()) {
                 harness.zoho.edit_contact(sync_tests::sync_support::harness::ZOHO_USER, id, &json!({"Title": "Countess"}))?;
