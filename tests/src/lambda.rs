@@ -46,6 +46,8 @@ pub struct LambdaProcess {
     sender: mpsc::Sender<Pending>,
     shared: Arc<Shared>,
     logs: Arc<Mutex<Vec<String>>>,
+    /// The stdout/stderr readers; they end at EOF, once the process has exited.
+    readers: Vec<tokio::task::JoinHandle<()>>,
     started: Instant,
     timeout: Duration,
     counter: u64,
@@ -96,13 +98,14 @@ impl LambdaProcess {
         let started = Instant::now();
         let mut child = command.spawn()?;
         let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            collect_lines(out, logs.clone());
+            readers.push(collect_lines(out, logs.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            collect_lines(err, logs.clone());
+            readers.push(collect_lines(err, logs.clone()));
         }
-        Ok(LambdaProcess { child, sender, shared, logs, started, timeout: Duration::from_secs(120), counter: 0 })
+        Ok(LambdaProcess { child, sender, shared, logs, readers, started, timeout: Duration::from_secs(120), counter: 0 })
     }
 
     /// Lambda's deadline for each invocation (the function sees it as its remaining time).
@@ -124,10 +127,16 @@ impl LambdaProcess {
         }
         tokio::select! {
             result = rx => result.unwrap_or_else(|_| Err(serde_json::json!({"errorType": "Harness", "errorMessage": "no answer"}))),
-            status = self.child.wait() => Err(serde_json::json!({
-                "errorType": "Harness",
-                "errorMessage": format!("function exited: {status:?}; init error: {:?}", lock(&self.shared.init_error)),
-            })),
+            status = self.child.wait() => {
+                // Let the readers drain what the process wrote before it exited.
+                for reader in self.readers.drain(..) {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+                }
+                Err(serde_json::json!({
+                    "errorType": "Harness",
+                    "errorMessage": format!("function exited: {status:?}; init error: {:?}", lock(&self.shared.init_error)),
+                }))
+            }
             _ = tokio::time::sleep(self.timeout + Duration::from_secs(5)) => {
                 Err(serde_json::json!({"errorType": "Harness", "errorMessage": "invocation timed out"}))
             }
@@ -148,13 +157,13 @@ impl LambdaProcess {
     }
 }
 
-fn collect_lines<R: tokio::io::AsyncRead + Unpin + Send + 'static>(reader: R, logs: Arc<Mutex<Vec<String>>>) {
+fn collect_lines<R: tokio::io::AsyncRead + Unpin + Send + 'static>(reader: R, logs: Arc<Mutex<Vec<String>>>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(reader).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             lock(&logs).push(line);
         }
-    });
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
