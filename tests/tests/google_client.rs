@@ -2,7 +2,7 @@
 //! Retries and refreshes are checked through the emulator's per-endpoint call counters.
 
 use serde_json::{json, Value};
-use shared::google::{GoogleClient, GoogleError, GoogleUrls, SYNC_PERSON_FIELDS};
+use shared::google::{GoogleClient, GoogleError, GoogleUrls, PersonRead, SYNC_PERSON_FIELDS};
 use shared::http::{HttpError, RetryPolicy};
 use shared::oauth::{exchange_code, AccessTokenCache, OAuthError, Pkce};
 use std::collections::BTreeMap;
@@ -19,6 +19,7 @@ const CONNECTIONS: &str = "GET /v1/people/me/connections";
 const BATCH_CREATE: &str = "POST /v1/people:batchCreateContacts";
 const BATCH_UPDATE: &str = "POST /v1/people:batchUpdateContacts";
 const BATCH_DELETE: &str = "POST /v1/people:batchDeleteContacts";
+const BATCH_GET: &str = "GET /v1/people:batchGet";
 const MEMBERS_MODIFY: &str = "POST /v1/contactGroups/{id}/members:modify";
 const TOKEN: &str = "POST /token";
 
@@ -727,4 +728,44 @@ async fn members_are_added_in_calls_of_1000_and_readable_with_max_members() {
         missing.not_found_resource_names,
         vec!["people/c1".to_string()]
     );
+}
+
+#[tokio::test]
+async fn batch_get_reads_in_calls_of_200_and_says_not_found_for_a_deleted_contact() {
+    let s = setup().await;
+    let names = s.emulator.state.seed_people(DEFAULT_ACCOUNT, people(250));
+    s.emulator.state.delete_person(DEFAULT_ACCOUNT, &names[7]);
+    // Listings lag writes; batchGet reads them at once.
+    s.emulator
+        .state
+        .set_consistency_delay(Duration::from_secs(3600));
+    let late = s.emulator.state.seed_people(DEFAULT_ACCOUNT, people(1)).remove(0);
+    let mut asked = names.clone();
+    asked.push(late.clone());
+    asked.push(names[3].clone()); // asked twice: read once
+
+    let answers = s
+        .client
+        .batch_get_people(&asked, SYNC_PERSON_FIELDS)
+        .await
+        .unwrap();
+    assert_eq!(s.emulator.control.count(BATCH_GET), 2, "251 names: 200 + 51");
+    assert_eq!(answers.len(), 251);
+    assert_eq!(answers[&names[7]], PersonRead::NotFound);
+    for rn in names.iter().filter(|rn| **rn != names[7]).chain([&late]) {
+        match &answers[rn] {
+            PersonRead::Found(person) => {
+                assert_eq!(person.resource_name(), Some(rn.as_str()));
+                assert!(person.etag().is_some());
+            }
+            other => panic!("{rn}: {other:?}"),
+        }
+    }
+
+    let unknown = s
+        .client
+        .batch_get_people(&["people/c1".to_string()], SYNC_PERSON_FIELDS)
+        .await
+        .unwrap();
+    assert_eq!(unknown["people/c1"], PersonRead::NotFound);
 }

@@ -12,6 +12,9 @@ use sync_tests::emulators::zoho::RecordFailure;
 use sync_tests::sync_support::emu_world::EmuWorld;
 use sync_tests::sync_support::harness::{person, record, LIST_FIELD, OUT_OF_LIST, ZOHO_USER};
 
+const CONNECTIONS: &str = "GET /v1/people/me/connections";
+const BATCH_GET: &str = "GET /v1/people:batchGet";
+
 async fn world() -> EmuWorld<SqliteStore> {
     EmuWorld::new(SqliteStore::in_memory().expect("sqlite"), |_| {}).await
 }
@@ -144,6 +147,56 @@ async fn an_expired_sync_token_reconciles_through_the_links_without_duplicates()
     assert_eq!(w.people().len(), 7);
     w.converged().await.unwrap();
     assert_eq!(field(by_email(&w.people(), "p1@example.com")[0], "/organizations/0/title"), "CTO");
+}
+
+/// Rule 4 after an expired sync token: the full listing has no tombstones, so linked people it
+/// does not show are read by name. Only Google's NOT_FOUND deletes the Zoho record; a person the
+/// listing merely missed (made by the sync minutes ago, not in listings yet) stays linked, and
+/// one found outside the group is unlinked with both contacts kept.
+#[tokio::test]
+async fn after_an_expired_sync_token_only_people_google_says_are_gone_are_deleted_in_zoho() {
+    let mut w = world().await;
+    // Contacts made from now on show in listings an hour later; batchGet reads them at once.
+    w.h.google.state.set_consistency_delay(std::time::Duration::from_secs(3600));
+    w.h.add_records(&[record("A", "Missed", Some("missed@example.com"), None), record("B", "Gone", Some("gone@example.com"), None), record("C", "Moved", Some("moved@example.com"), None)], true);
+    assert_eq!(w.tick().await.google.created, 3);
+    let people = w.people();
+    let rn_of = |email: &str| field(by_email(&people, email)[0], "/resourceName").to_string();
+    let (missed, gone, moved) = (rn_of("missed@example.com"), rn_of("gone@example.com"), rn_of("moved@example.com"));
+    w.h.google.state.delete_person(&w.h.account, &gone);
+    w.h.google.state.edit_person(&w.h.account, &moved, |p| p["memberships"] = json!([]));
+    w.h.google.state.expire_sync_tokens(Some(&w.h.account), None);
+    w.h.google.control.reset_counters();
+
+    let run = w.tick().await;
+    assert_eq!(run.outcome, RunOutcome::Success, "{run:?}");
+    assert_eq!(w.h.google.control.count(BATCH_GET), 1, "the three missing people in one call");
+    assert_eq!((run.zoho.deleted, run.google.unlinked), (1, 1), "{run:?}");
+    let mut emails: Vec<String> = w.records().iter().map(|r| field(r, "/Email").to_string()).collect();
+    emails.sort();
+    assert_eq!(emails, ["missed@example.com", "moved@example.com"]);
+    let links = w.links().await;
+    assert_eq!(links.iter().map(|l| l.google_resource_name.as_str()).collect::<Vec<_>>(), [missed.as_str()]);
+    assert!(run.log.iter().any(|l| l.contains("3 linked people missing from the full listing: 1 deleted")), "{:?}", run.log);
+}
+
+/// A Zoho edit to a linked contact whose person the incremental feed did not bring: the person
+/// is read by name (`people:batchGet`), not with a full listing.
+#[tokio::test]
+async fn a_zoho_edit_to_a_linked_contact_reads_its_person_by_name_not_with_a_full_listing() {
+    let mut w = world().await;
+    w.h.add_records(&(0..3).map(|i| record("P", &format!("N{i}"), Some(&format!("p{i}@example.com")), None)).collect::<Vec<_>>(), true);
+    w.tick().await;
+    w.tick().await; // the sync's own creates echo back once
+    w.h.zoho.edit_contact(ZOHO_USER, &zoho_id(&w, "p1@example.com"), &json!({"Title": "CTO"})).unwrap();
+    w.h.google.control.reset_counters();
+
+    let run = w.tick().await;
+    assert_eq!((run.outcome, run.google.updated), (RunOutcome::Success, 1), "{run:?}");
+    assert_eq!(w.h.google.control.count(CONNECTIONS), 1, "the incremental feed only");
+    assert_eq!(w.h.google.control.count(BATCH_GET), 1);
+    assert_eq!(field(by_email(&w.people(), "p1@example.com")[0], "/organizations/0/title"), "CTO");
+    w.converged().await.unwrap();
 }
 
 #[tokio::test]

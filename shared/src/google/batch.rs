@@ -29,7 +29,7 @@ impl ContactFailure {
         self.code == 9 || self.status == "FAILED_PRECONDITION"
     }
 
-    fn from_rpc(status: &RpcStatus) -> Self {
+    pub(super) fn from_rpc(status: &RpcStatus) -> Self {
         ContactFailure {
             code: status.code,
             status: status

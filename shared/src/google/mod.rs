@@ -1,4 +1,5 @@
-//! Google People API client: contact groups, the connections sync feed, batch writes.
+//! Google People API client: contact groups, the connections sync feed, `people:batchGet`,
+//! batch writes.
 //!
 //! Rules it keeps (see `../shared/reference/google-people-api-facts.md`): pages of 1000 with
 //! `requestSyncToken=true`; batches of 200 (create, update), 500 (delete), 1000 (group members);
@@ -7,6 +8,7 @@
 
 mod auth;
 mod batch;
+mod batch_get;
 mod client;
 mod connections;
 mod error;
@@ -15,6 +17,7 @@ mod person;
 
 pub use auth::{grants_contacts_scope, GoogleUrls, CONTACTS_SCOPE};
 pub use batch::{ContactFailure, BATCH_CREATE_MAX, BATCH_DELETE_MAX, BATCH_UPDATE_MAX};
+pub use batch_get::{PersonRead, BATCH_GET_MAX};
 pub use client::GoogleClient;
 pub use connections::{Connections, ConnectionsPage, CONNECTIONS_PAGE_SIZE, SYNC_PERSON_FIELDS};
 pub use error::GoogleError;

@@ -6,6 +6,13 @@
 //!    of a record linked to another person (a copy) or outside the list is skipped; one carrying
 //!    the id of a deleted record or one not seen this tick may still match by email but is never
 //!    created in Zoho (it was synced once; its record is gone or out of reach).
+//!    A pair whose field merge would write an email onto a side where another contact holds it
+//!    (now, after this tick's planned writes, on a link, or in a planned create) is not made:
+//!    the person is skipped as `EmailTaken` (two contacts with one email is the duplicate the
+//!    product must not make; which contact the user meant is theirs to decide). Its record stays
+//!    unlinked: it may still match by email (e.g. the person now holding that email), but is not
+//!    created in Google, where the skipped person already stands for it
+//!    (`ZohoIdOnSkippedPerson`).
 //! 2. [`pair_by_email`]: Zoho `Email` ⇄ Google work email, trimmed and lower-cased. When several
 //!    contacts share an email, they pair in id order (Zoho ids and resourceNames compared by
 //!    length then text: the oldest first); those left over on the longer side are skipped as
@@ -34,6 +41,7 @@ pub(super) struct Pools<'a> {
     zoho: BTreeMap<&'a str, &'a ZohoChange>,
     google: Vec<&'a GoogleChange>,
     never_create_in_zoho: BTreeSet<&'a str>,
+    never_create_in_google: BTreeSet<&'a str>,
 }
 
 /// Contacts already placed this tick (paired by stored id, or created again after their delete
@@ -69,17 +77,27 @@ impl<'a> Pools<'a> {
             })
             .collect();
         google.sort_by(|a, b| id_order(&a.resource_name, &b.resource_name));
-        Pools { zoho, google, never_create_in_zoho: BTreeSet::new() }
+        Pools { zoho, google, never_create_in_zoho: BTreeSet::new(), never_create_in_google: BTreeSet::new() }
     }
 }
 
+/// What [`pair_by_stored_id`] placed: one unit per pair (already added to the [`EmailsAfter`]).
+#[derive(Debug, Default)]
+pub(super) struct StoredIdPairs {
+    pub units: Vec<Unit>,
+    pub skipped: Vec<Skipped>,
+    pub paired: Consumed,
+}
+
+/// Pairs persons with the record whose id they carry; `new_pair` plans a pair's unit, which is
+/// kept only when it writes no email another contact holds (see the module docs).
 pub(super) fn pair_by_stored_id<'a>(
     seen: &Seen<'a>,
     pools: &mut Pools<'a>,
-    after: &EmailsAfter,
-) -> (Vec<(&'a ZohoChange, &'a GoogleChange)>, Vec<Skipped>) {
-    let mut pairs = Vec::new();
-    let mut skipped = Vec::new();
+    after: &mut EmailsAfter,
+    new_pair: impl Fn(&ZohoChange, &GoogleChange) -> Unit,
+) -> StoredIdPairs {
+    let mut out = StoredIdPairs::default();
     let mut rest = Vec::new();
     for person in std::mem::take(&mut pools.google) {
         let Some(zoho_id) = person.zoho_id.as_deref() else {
@@ -89,9 +107,19 @@ pub(super) fn pair_by_stored_id<'a>(
         let deleted_now = matches!(seen.zoho.get(zoho_id), Some(ZohoSeen::Tombstone)) || after.gone.contains(&format!("z:{zoho_id}"));
         let reason = if seen.links_by_zoho.contains_key(zoho_id) && !deleted_now {
             SkipReason::ZohoIdLinkedElsewhere
-        } else if let Some(record) = pools.zoho.remove(zoho_id) {
-            pairs.push((record, person));
-            continue;
+        } else if let Some(record) = pools.zoho.get(zoho_id).copied() {
+            let unit = new_pair(record, person);
+            if after.writes_held_email(seen, &unit) {
+                pools.never_create_in_google.insert(record.id.as_str());
+                SkipReason::EmailTaken
+            } else {
+                pools.zoho.remove(zoho_id);
+                after.add(&unit);
+                out.paired.zoho_ids.insert(record.id.clone());
+                out.paired.resource_names.insert(person.resource_name.clone());
+                out.units.push(unit);
+                continue;
+            }
         } else {
             match seen.zoho.get(zoho_id).filter(|_| !deleted_now) {
                 // A stale id (the record is gone, or not seen): the person may match by email.
@@ -104,10 +132,10 @@ pub(super) fn pair_by_stored_id<'a>(
                 Some(ZohoSeen::Record(_)) => SkipReason::ZohoIdNotSyncable,
             }
         };
-        skipped.push(Skipped { side: Side::Google, id: person.resource_name.clone(), reason });
+        out.skipped.push(Skipped { side: Side::Google, id: person.resource_name.clone(), reason });
     }
     pools.google = rest;
-    (pairs, skipped)
+    out
 }
 
 /// Emails each side will hold once the actions planned so far are applied.
@@ -164,6 +192,39 @@ impl EmailsAfter {
         };
         let on_links = seen.links_by_zoho.values().any(|l| is(l.email.clone())) || self.links.values().any(|e| is(e.clone()));
         before || on_links || after.values().any(|e| is(e.clone())) || created.contains(email)
+    }
+
+    /// Whether one of `unit`'s updates writes an email that a contact other than the updated one
+    /// holds on that side: now or after the writes planned so far, on a link, or in a create.
+    pub fn writes_held_email(&self, seen: &Seen, unit: &Unit) -> bool {
+        unit.actions.iter().any(|action| match action {
+            Action::UpdateZoho { zoho_id, changes, .. } => changes
+                .get(EMAIL_KEY)
+                .and_then(|e| normalize_email(e))
+                .is_some_and(|e| self.held_by_another(seen, Side::Zoho, zoho_id, &e)),
+            Action::UpdateGoogle { google_resource_name, changes, .. } => changes
+                .get(EMAIL_KEY)
+                .and_then(|e| normalize_email(e))
+                .is_some_and(|e| self.held_by_another(seen, Side::Google, google_resource_name, &e)),
+            _ => false,
+        })
+    }
+
+    fn held_by_another(&self, seen: &Seen, side: Side, except: &str, email: &str) -> bool {
+        let is = |e: Option<String>| e.as_deref() == Some(email);
+        let on_side = match side {
+            Side::Zoho => seen.zoho.iter().filter(|(id, _)| **id != except && !self.gone.contains(&format!("z:{id}"))).any(|(id, z)| {
+                is(self.zoho.get(*id).cloned().unwrap_or_else(|| z.record().and_then(|r| r.contact.email())))
+            }),
+            Side::Google => seen.google.iter().filter(|(rn, _)| **rn != except && !self.gone.contains(&format!("g:{rn}"))).any(|(rn, g)| {
+                is(self.google.get(*rn).cloned().unwrap_or_else(|| g.record().and_then(|p| p.contact.email())))
+            }),
+        };
+        let created = match side {
+            Side::Zoho => &self.created_in_zoho,
+            Side::Google => &self.created_in_google,
+        };
+        on_side || created.contains(email) || self.link_emails(seen).iter().any(|e| e == email)
     }
 
     fn taken_in_zoho(&self, seen: &Seen, pools: &Pools) -> BTreeSet<String> {
@@ -263,6 +324,8 @@ pub(super) fn pair_by_email<'a>(
         for record in create_in_google {
             if in_google_elsewhere.contains(record.id.as_str()) {
                 out.skipped.push(Skipped { side: Side::Zoho, id: record.id.clone(), reason: SkipReason::InGoogleOutsideGroup });
+            } else if pools.never_create_in_google.contains(record.id.as_str()) {
+                out.skipped.push(Skipped { side: Side::Zoho, id: record.id.clone(), reason: SkipReason::ZohoIdOnSkippedPerson });
             } else {
                 out.create_in_google.push(record);
             }

@@ -148,7 +148,8 @@ pub struct ConflictDecision {
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     /// Another contact already holds this email (a link, a contact matched this tick, or one on
-    /// the other side outside the group/list); creating it would make a duplicate.
+    /// the other side outside the group/list); creating it, or writing the email onto a contact
+    /// paired by its stored Zoho id, would make a duplicate.
     EmailTaken,
     /// The person carries the id of a Zoho record that is linked to another person (a copy).
     ZohoIdLinkedElsewhere,
@@ -156,6 +157,9 @@ pub enum SkipReason {
     ZohoIdNotSyncable,
     /// The Zoho record already has a Google contact (carrying its id) outside the group.
     InGoogleOutsideGroup,
+    /// A person in the group carries this record's id but was skipped (pairing them would have
+    /// given one side two contacts with one email); another Google contact would be a copy.
+    ZohoIdOnSkippedPerson,
     /// Zoho requires `Last_Name`; the Google contact has no family name.
     MissingRequiredZohoField,
 }

@@ -114,15 +114,9 @@ pub fn plan(input: &PlanInput) -> Plan {
     let mut after = EmailsAfter::default();
     units.iter().for_each(|u| after.add(u));
     let mut pools = Pools::new(&seen);
-    let (by_id, mut skipped) = pair_by_stored_id(&seen, &mut pools, &after);
-    let mut paired = Consumed::default();
-    for (z, g) in by_id {
-        let unit = planner.new_pair(z, g);
-        after.add(&unit);
-        paired.zoho_ids.insert(z.id.clone());
-        paired.resource_names.insert(g.resource_name.clone());
-        units.push(unit);
-    }
+    let by_id = pair_by_stored_id(&seen, &mut pools, &mut after, |z, g| planner.new_pair(z, g));
+    let (paired, mut skipped) = (by_id.paired, by_id.skipped);
+    units.extend(by_id.units);
     recreate.retain(|(_, _, l)| !paired.zoho_ids.contains(&l.zoho_id) && !paired.resource_names.contains(&l.google_resource_name));
     let recreated = planner.recreate(&seen, &mut after, &mut units, recreate);
     pools.remove(&recreated);

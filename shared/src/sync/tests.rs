@@ -349,6 +349,36 @@ fn a_google_contact_carrying_a_zoho_id_relinks_instead_of_creating() {
     );
 }
 
+/// Rule 1/7: a person paired again by the Zoho id it carries (it left the group and came back
+/// with a new email) takes no email another person holds; the record pairs with that person.
+#[test]
+fn a_person_paired_by_its_stored_id_is_skipped_when_the_winning_email_is_held_by_another() {
+    let mut i = input();
+    i.zoho_changes = vec![zoho("z1", ann())];
+    let mut returning = google("people/c1", ann().with("Email", "fresh@example.com"));
+    returning.zoho_id = Some("z1".into());
+    i.google_changes = vec![returning, google("people/c2", ann())];
+    let plan = super::plan(&i);
+    assert!(!plan.actions().any(|a| matches!(a, Action::UpdateGoogle { google_resource_name, .. } if google_resource_name == "people/c1")), "{plan:?}");
+    assert!(plan.actions().any(|a| matches!(a, Action::Link(l) if l.zoho_id == "z1" && l.google_resource_name == "people/c2")), "{plan:?}");
+    assert_eq!(plan.skipped, [Skipped { side: Side::Google, id: "people/c1".into(), reason: SkipReason::EmailTaken }]);
+}
+
+#[test]
+fn a_record_whose_returning_person_was_skipped_is_not_created_again_in_google() {
+    // Google wins: the person's new email would go onto z1, but z2 holds it in Zoho.
+    let mut i = input();
+    i.settings.conflict_policy = ConflictPolicy::GoogleWins;
+    i.zoho_changes = vec![zoho("z1", ann()), zoho("z2", ann().with("Email", "new@example.com"))];
+    let mut returning = google("people/c1", ann().with("Email", "new@example.com"));
+    returning.zoho_id = Some("z1".into());
+    i.google_changes = vec![returning];
+    let plan = super::plan(&i);
+    assert!(writes(&plan).is_empty(), "{plan:?}");
+    let reasons: Vec<(&str, SkipReason)> = plan.skipped.iter().map(|s| (s.id.as_str(), s.reason)).collect();
+    assert_eq!(reasons, [("people/c1", SkipReason::EmailTaken), ("z2", SkipReason::EmailTaken), ("z1", SkipReason::ZohoIdOnSkippedPerson)]);
+}
+
 #[test]
 fn a_copy_carrying_an_already_linked_zoho_id_is_skipped_not_created() {
     let mut i = linked_input(&ann());

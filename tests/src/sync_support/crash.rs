@@ -74,6 +74,11 @@ impl GooglePort for CrashingGoogle<'_> {
         self.plan.step().await;
         r
     }
+    async fn get_people(&self, resource_names: &[String]) -> Result<BTreeMap<String, PersonRead>, PortError> {
+        let r = self.inner.get_people(resource_names).await;
+        self.plan.step().await;
+        r
+    }
     async fn create_contacts(&self, people: &[Value]) -> Result<Vec<RecordResult<Value>>, PortError> {
         let r = self.inner.create_contacts(people).await;
         self.plan.step().await;

@@ -269,6 +269,17 @@ impl GooglePort for FakeApis {
         })
     }
 
+    async fn get_people(&self, resource_names: &[String]) -> Result<BTreeMap<String, PersonRead>, PortError> {
+        let s = self.enter(Provider::Google)?;
+        Ok(resource_names
+            .iter()
+            .map(|name| {
+                let live = rn_number(name).and_then(|n| s.people.get(&n).filter(|p| !p.deleted).map(|p| render(n, p)));
+                (name.clone(), live.map_or(PersonRead::NotFound, PersonRead::Found))
+            })
+            .collect())
+    }
+
     async fn create_contacts(&self, people: &[Value]) -> Result<Vec<RecordResult<Value>>, PortError> {
         let mut s = self.enter(Provider::Google)?;
         Ok(people

@@ -2,7 +2,7 @@
 //! clients' `Display` says (codes, endpoints; never contact data) and whether a retry helps.
 
 use super::ports::*;
-use crate::google::{GoogleClient, GoogleError, SYNC_PERSON_FIELDS};
+use crate::google::{self, GoogleClient, GoogleError, SYNC_PERSON_FIELDS};
 use crate::store::Provider;
 use crate::zoho::{ListQuery, PageCursor, RecordError as ZohoRecordError, ZohoClient, ZohoError};
 use async_trait::async_trait;
@@ -47,6 +47,21 @@ impl GooglePort for GoogleClient {
             next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
             next_sync_token: page.next_sync_token,
         })
+    }
+
+    async fn get_people(&self, resource_names: &[String]) -> Result<BTreeMap<String, PersonRead>, PortError> {
+        let answers = self.batch_get_people(resource_names, SYNC_PERSON_FIELDS).await.map_err(google_error)?;
+        Ok(answers
+            .into_iter()
+            .map(|(rn, read)| {
+                let read = match read {
+                    google::PersonRead::Found(person) => PersonRead::Found(person.into_json()),
+                    google::PersonRead::NotFound => PersonRead::NotFound,
+                    google::PersonRead::Failed(f) => PersonRead::Failed(RecordFailure::new(f.status)),
+                };
+                (rn, read)
+            })
+            .collect())
     }
 
     async fn create_contacts(&self, people: &[Value]) -> Result<Vec<RecordResult<Value>>, PortError> {

@@ -3,7 +3,7 @@
 //! ```text
 //! run_connection(ports, store, connection, deadline, now) -> ConnectionRun
 //!   lease (rule 8) → cursors → both feeds ([`fetch`]) → links → look up people by email (rule 7)
-//!   → plan → apply in batches, links after their writes ([`apply`]) → cursors (rule 6) → run record
+//!   → after a full listing, read missing linked people by name (rule 4) → plan → apply in batches, links after their writes ([`apply`]) → cursors (rule 6) → run record
 //! ```
 //! Cursors move only when the plan was complete, nothing stopped the run, and no record failed
 //! for the first time: a failed record is listed (and retried) again next tick; one that fails
@@ -20,7 +20,7 @@ pub mod ports;
 pub mod tick;
 
 use crate::mapping::{Mapping, MappingError};
-use crate::store::{Connection, EpochMillis, RecordError, RunOutcome, RunRecord, StateStore, StoreError};
+use crate::store::{Connection, EpochMillis, Link, RecordError, RunOutcome, RunRecord, StateStore, StoreError};
 use crate::sync::{plan, PlanInput, PlanOutcome};
 use apply::{Applier, Stop};
 use people::People;
@@ -138,6 +138,8 @@ impl Tick<'_> {
         let mut seen = input::Seen::from_feeds(&google_feed, &zoho_feed, group, &mapping);
         let mut people = People::new(seen.people.clone(), google_feed.full);
         let lookup = seen.to_look_up(&links);
+        // By email or stored Zoho id: only a full listing answers that (see `people` for why
+        // not `people:searchContacts`).
         if !lookup.is_empty() && !people.is_complete() {
             people.load_all(self.ports.google).await?;
             let found: Vec<_> = people.matching(&lookup, &mapping).cloned().collect();
@@ -146,18 +148,7 @@ impl Tick<'_> {
             }
         }
         if google_feed.full && !links.is_empty() {
-            // A full listing (an expired token, or a first sync resumed after a crash or the
-            // budget) has no tombstones; Google's guide says to rebuild from it. A linked person
-            // it does not show was deleted, and goes through the same rules (edit wins, guard).
-            let missing: Vec<String> = links
-                .iter()
-                .map(|l| l.google_resource_name.clone())
-                .filter(|rn| !seen.people.contains_key(rn) && !seen.google_tombstones.contains(rn))
-                .collect();
-            if !missing.is_empty() {
-                run.log.push(format!("{} linked people are missing from the full listing: treated as deleted", missing.len()));
-            }
-            seen.google_tombstones.extend(missing);
+            self.read_people_missing_from_listing(&links, &mapping, &mut seen, &mut people, run).await?;
         }
         if seen.unreadable > 0 {
             run.log.push(format!("skipped {} records without an id", seen.unreadable));
@@ -224,6 +215,40 @@ impl Tick<'_> {
             self.store.put_cursors(&conn.id, &next).await?;
         }
         run.outcome = if run.record_errors.is_empty() { RunOutcome::Success } else { RunOutcome::Partial };
+        Ok(())
+    }
+
+    /// A full listing (an expired token, or a first sync resumed after a crash or the budget) has
+    /// no tombstones, and a linked person it does not show may still exist (rule 4: a record
+    /// missing from a page is not deleted; listings also lag writes). Those people are read by
+    /// name: `NOT_FOUND` is a tombstone (then edit-wins and the mass-delete guard apply); a
+    /// person found outside the group leaves the scope (unlink); one found in the group was just
+    /// missed and counts as seen. One Google could not answer for stays as it is this tick.
+    async fn read_people_missing_from_listing(&self, links: &[Link], mapping: &Mapping, seen: &mut input::Seen, people: &mut People, run: &mut RunRecord) -> Result<(), PortError> {
+        let missing: Vec<&str> = links
+            .iter()
+            .map(|l| l.google_resource_name.as_str())
+            .filter(|rn| !seen.people.contains_key(*rn) && !seen.google_tombstones.iter().any(|t| t == rn))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let group = self.connection.settings.google_group.as_deref();
+        let reads = people.read(self.ports.google, missing.iter().copied()).await?;
+        let mut found = 0;
+        for rn in &missing {
+            if let Some(person) = people.get(rn).cloned() {
+                seen.add_person(&person, group, mapping);
+                found += 1;
+            }
+        }
+        seen.google_tombstones.extend(reads.not_found.iter().cloned());
+        run.log.push(format!(
+            "{} linked people missing from the full listing: {} deleted in Google, {found} still there, {} unanswered",
+            missing.len(),
+            reads.not_found.len(),
+            reads.unanswered
+        ));
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The two APIs as the engine sees them: one method per API call, so a test can wrap a port and
 //! stop the run after any call (crash tests), and an in-memory fake can stand in for both.
 //!
-//! Each write method takes at most one API batch (the engine chunks: Google 200 / 500, Zoho 100)
+//! Each batch method takes at most one API batch (the engine chunks: Google 200 / 500, Zoho 100)
 //! and answers per record, in input order, so one record's failure never fails the others.
 
 use crate::store::Provider;
@@ -55,10 +55,22 @@ pub struct GooglePage {
     pub next_sync_token: Option<String>,
 }
 
+/// What `people:batchGet` said about one requested resourceName.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PersonRead {
+    Found(Value),
+    /// Google says the contact does not exist: the evidence a delete needs (rule 4).
+    NotFound,
+    /// Any other per-person error: the contact may exist.
+    Failed(RecordFailure),
+}
+
 #[async_trait]
 pub trait GooglePort: Send + Sync {
     /// One page; `sync_token: None` is a full listing. Always asks for a new sync token.
     async fn list_connections(&self, sync_token: Option<&str>, page_token: Option<&str>) -> Result<GooglePage, PortError>;
+    /// `people:batchGet` (≤ 200 names): each requested name → what Google holds now.
+    async fn get_people(&self, resource_names: &[String]) -> Result<BTreeMap<String, PersonRead>, PortError>;
     /// `people:batchCreateContacts` (≤ 200); the created people with resourceName and etag.
     async fn create_contacts(&self, people: &[Value]) -> Result<Vec<RecordResult<Value>>, PortError>;
     /// `people:batchUpdateContacts` (≤ 200): resourceName → person with its etag; one mask.

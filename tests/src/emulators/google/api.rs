@@ -212,7 +212,8 @@ impl GoogleState {
         self.lock().access_token_lifetime = lifetime;
     }
 
-    /// Writes appear in incremental sync only this long after they happen.
+    /// Writes appear in incremental sync only this long after they happen, and new contacts in
+    /// full listings too (`people:batchGet` reads its writes at once).
     pub fn set_consistency_delay(&self, delay: Duration) {
         self.lock().consistency_delay = delay;
     }
@@ -223,6 +224,7 @@ impl GoogleState {
         for account in self.lock().accounts.values_mut() {
             for person in account.people.values_mut() {
                 person.visible_at = person.visible_at.min(now);
+                person.listed_from = person.listed_from.min(now);
             }
         }
     }

@@ -6,7 +6,7 @@
 //! | `POST /__emulator/google/expire-sync-tokens` | `{"account"?, "http_status"?: 400\|410}` | sync tokens so far expire |
 //! | `POST /__emulator/google/expire-access-tokens` | | every access token answers 401 |
 //! | `POST /__emulator/google/revoke-grants` | `{"account"}` | the user revoked the app |
-//! | `POST /__emulator/google/consistency-delay` | `{"millis"}` | delay before writes show in sync |
+//! | `POST /__emulator/google/consistency-delay` | `{"millis"}` | delay before writes show in sync (new contacts also in full listings; batchGet reads at once) |
 //! | `POST /__emulator/google/access-token-lifetime` | `{"secs"}` | lifetime of new access tokens |
 //! | `POST`/`DELETE /__emulator/google/contact-faults` | [`ContactFault`] | fail matching contacts in batches |
 //! | `POST /__emulator/google/people` | `{"account"?, "people": [Person]}` | add contacts, returns names |

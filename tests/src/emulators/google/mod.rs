@@ -7,13 +7,14 @@
 //! or the consent URL with `curl -i` (the `Location` header carries the code).
 //!
 //! Counters and faults use the endpoint keys of [`super::common`], e.g.
-//! `"GET /v1/people/me/connections"`, `"POST /v1/people:batchCreateContacts"`, `"POST /token"`,
+//! `"GET /v1/people/me/connections"`, `"GET /v1/people:batchGet"`, `"POST /v1/people:batchCreateContacts"`, `"POST /token"`,
 //! `"POST /v1/contactGroups/{id}/members:modify"`.
 
 // Handlers short-circuit with a finished HTTP answer as the error; boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
 mod api;
+mod batch_get;
 mod control;
 mod groups;
 mod oauth;
@@ -64,6 +65,7 @@ pub fn router(state: Arc<GoogleState>, control: Arc<Control>) -> Router {
         .route("/token", post(oauth::token))
         .route("/revoke", post(oauth::revoke))
         .route("/v1/people/me/connections", get(people::list_connections))
+        .route("/v1/people:batchGet", get(batch_get::batch_get))
         .route("/v1/people:batchCreateContacts", post(people::batch_create))
         .route("/v1/people:batchUpdateContacts", post(people::batch_update))
         .route("/v1/people:batchDeleteContacts", post(people::batch_delete))

@@ -164,7 +164,7 @@ fn take_snapshot(
             let names = acc
                 .people
                 .iter()
-                .filter(|(_, p)| !p.deleted)
+                .filter(|(_, p)| !p.deleted && p.listed_from <= now)
                 .map(|(rn, _)| rn.clone())
                 .collect();
             (names, acc.seq)

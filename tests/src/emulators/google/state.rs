@@ -47,6 +47,9 @@ pub(crate) struct StoredPerson {
     pub changed_seq: u64,
     /// Eventual consistency: the change appears in incremental sync from this moment.
     pub visible_at: Instant,
+    /// Eventual consistency: a new contact appears in full listings from this moment (its
+    /// creation's `visible_at`; later edits do not move it).
+    pub listed_from: Instant,
 }
 
 impl StoredPerson {
@@ -221,6 +224,7 @@ impl Inner {
         let acc = self.account(account);
         acc.seq += 1;
         let seq = acc.seq;
+        let listed_from = acc.people.get(resource_name).map_or(visible_at, |p| p.listed_from);
         let source_id = resource_name.trim_start_matches("people/c").to_string();
         acc.people.insert(
             resource_name.to_string(),
@@ -232,6 +236,7 @@ impl Inner {
                 deleted,
                 changed_seq: seq,
                 visible_at,
+                listed_from,
             },
         );
     }
