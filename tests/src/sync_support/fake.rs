@@ -304,7 +304,7 @@ impl GooglePort for FakeApis {
             let result = match current {
                 None => Err(RecordFailure::new("NOT_FOUND")),
                 Some(p) if body.get("etag").and_then(Value::as_str) != Some(format!("e{}", p.etag).as_str()) => Err(RecordFailure::new("FAILED_PRECONDITION")),
-                Some(p) => match s.take_fault(&[name.clone()]) {
+                Some(p) => match s.take_fault(std::slice::from_ref(name)) {
                     Some(f) => Err(f),
                     None => {
                         let mut data = p.data.clone();
@@ -412,7 +412,7 @@ impl ZohoPort for FakeApis {
             .iter()
             .map(|body| {
                 let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                if let Some(f) = s.take_fault(&[id.clone()]) {
+                if let Some(f) = s.take_fault(std::slice::from_ref(&id)) {
                     return Err(f);
                 }
                 let now = s.tick();

@@ -81,7 +81,7 @@ struct Wave<'w> {
 impl<'w> Wave<'w> {
     /// (unit index, value) for each action `pick` selects.
     fn pick<T>(&self, pick: impl Fn(&Action) -> Option<T>) -> Vec<(usize, T)> {
-        self.units.iter().enumerate().flat_map(|(i, u)| u.actions.iter().filter_map(|a| pick(a)).map(move |t| (i, t))).collect()
+        self.units.iter().enumerate().flat_map(|(i, u)| u.actions.iter().filter_map(&pick).map(move |t| (i, t))).collect()
     }
 
     fn succeeded(&mut self, i: usize) {

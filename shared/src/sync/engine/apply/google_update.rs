@@ -11,13 +11,16 @@ use crate::sync::Action;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// One person's write: (unit, person, field changes, Zoho id to stamp, how many of the unit's
+/// writes it covers).
+type PersonWrite = (usize, String, Option<FieldChanges>, Option<String>, usize);
+
 impl Applier<'_> {
     /// Field updates and Zoho ids written onto people (a new pair, or a person just created in
     /// Zoho: the pair is then found again after a crash or a lost link), in batches of 200.
     /// The stamp after a create in Zoho is best effort: its failure is reported, the link saved.
     pub(super) async fn update_google(&self, wave: &mut Wave<'_>, people: &mut People, applied: &mut Applied) -> Result<(), Stop> {
-        // (unit, person, field changes, Zoho id to stamp, how many of the unit's writes it covers)
-        let mut writes: Vec<(usize, String, Option<FieldChanges>, Option<String>, usize)> = Vec::new();
+        let mut writes: Vec<PersonWrite> = Vec::new();
         for (i, unit) in wave.units.iter().enumerate() {
             let state = &wave.states[i];
             let mut target: Option<String> = None;
