@@ -204,6 +204,36 @@ async fn cursors_round_trip(store: &dyn StateStore, _: Option<&TestTable>) {
 }
 contract!(cursors_round_trip);
 
+fn pending(conn: &str, rn: &str, hash: &str, expires_at: EpochMillis) -> PendingCreate {
+    PendingCreate {
+        connection_id: conn.into(),
+        google_resource_name: rn.into(),
+        field_hashes: BTreeMap::from([("Last_Name".to_string(), hash.repeat(32))]),
+        created_at: 10,
+        expires_at,
+    }
+}
+
+async fn pending_creates_are_kept_per_person_until_deleted_or_expired(store: &dyn StateStore, _: Option<&TestTable>) {
+    store.save_pending_creates(&[pending("c1", "people/c9", "ab", 1_000), pending("c1", "people/c10", "cd", 1_000)]).await.unwrap();
+    store.save_pending_creates(&[pending("c2", "people/c9", "ef", 1_000)]).await.unwrap();
+    assert_eq!(
+        store.pending_creates("c1", 500).await.unwrap(),
+        [pending("c1", "people/c10", "cd", 1_000), pending("c1", "people/c9", "ab", 1_000)],
+        "ordered by resourceName"
+    );
+    // A marker for the same person replaces the earlier one; one past its expiry is not returned.
+    store.save_pending_creates(&[pending("c1", "people/c9", "12", 2_000)]).await.unwrap();
+    assert_eq!(store.pending_creates("c1", 1_000).await.unwrap(), [pending("c1", "people/c9", "12", 2_000)]);
+    assert!(store.all_links("c1").await.unwrap().is_empty(), "markers are not links");
+
+    store.delete_pending_creates("c1", &["people/c9".into(), "people/unknown".into()]).await.unwrap();
+    assert_eq!(store.pending_creates("c1", 500).await.unwrap(), [pending("c1", "people/c10", "cd", 1_000)]);
+    assert_eq!(store.pending_creates("c2", 500).await.unwrap(), [pending("c2", "people/c9", "ef", 1_000)], "other connections keep theirs");
+    store.delete_pending_creates("c1", &[]).await.unwrap();
+}
+contract!(pending_creates_are_kept_per_person_until_deleted_or_expired);
+
 fn run(conn: &str, started_at: i64, outcome: RunOutcome) -> RunRecord {
     RunRecord {
         connection_id: conn.into(),

@@ -493,6 +493,50 @@ impl LinkStore for DynamoStore {
 }
 
 #[async_trait]
+impl PendingCreateStore for DynamoStore {
+    async fn save_pending_creates(&self, pending: &[PendingCreate]) -> StoreResult<()> {
+        // The last marker for a key wins; one batch may not touch a key twice.
+        let mut latest: BTreeMap<(&str, &str), &PendingCreate> = BTreeMap::new();
+        for p in pending {
+            latest.insert((&p.connection_id, &p.google_resource_name), p);
+        }
+        let mut requests = Vec::with_capacity(latest.len());
+        for p in latest.into_values() {
+            let mut item = key(conn_pk(&p.connection_id), pending_sk(&p.google_resource_name));
+            item.insert("data".into(), s(to_json(p, "pending create")?));
+            item.insert(TTL_ATTRIBUTE.into(), n(p.expires_at / 1000 + 1));
+            requests.push(put(item)?);
+        }
+        self.batch_write(requests, "save pending creates").await
+    }
+
+    async fn pending_creates(&self, connection_id: &str, now: EpochMillis) -> StoreResult<Vec<PendingCreate>> {
+        let items = self.query_prefix(conn_pk(connection_id), PENDING_PREFIX, "list pending creates").await?;
+        let mut pending = Vec::with_capacity(items.len());
+        for item in &items {
+            let p: PendingCreate = data(item, "pending create")?;
+            // TTL deletion lags: an expired marker still in the table is not returned.
+            if p.expires_at > now {
+                pending.push(p);
+            }
+        }
+        pending.sort_by(|a, b| a.google_resource_name.cmp(&b.google_resource_name));
+        Ok(pending)
+    }
+
+    async fn delete_pending_creates(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<()> {
+        let mut unique: Vec<&String> = resource_names.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let requests = unique
+            .into_iter()
+            .map(|rn| delete(key(conn_pk(connection_id), pending_sk(rn))))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch_write(requests, "delete pending creates").await
+    }
+}
+
+#[async_trait]
 impl CursorStore for DynamoStore {
     async fn get_cursors(&self, connection_id: &str) -> StoreResult<Cursors> {
         Ok(self

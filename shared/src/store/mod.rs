@@ -1,4 +1,5 @@
-//! The state store: connections, links, cursors, leases, run history and one-time OAuth states.
+//! The state store: connections, links, pending creates, cursors, leases, run history and
+//! one-time OAuth states.
 //!
 //! Two adapters with the same semantics, checked by one contract suite
 //! (`tests/tests/store_contract.rs`): [`dynamo::DynamoStore`] for Lambda and
@@ -98,6 +99,21 @@ pub struct Link {
     pub zoho_modified_time: Option<String>,
     pub google_etag: Option<String>,
     pub updated_at: EpochMillis,
+}
+
+/// A create in Zoho for a Google person *without an email*, about to be sent and not yet linked
+/// (rule 7). Such a record has no email to upsert on, and until its id is stamped on the person
+/// nothing points to it: after a crash between the create and the link, the next tick finds the
+/// record again by these hashes (see `crate::sync` for the pairing). Hashes and ids only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCreate {
+    pub connection_id: String,
+    pub google_resource_name: String,
+    /// Mapped field name → hash of the value sent to Zoho (the link's base hashes to be).
+    pub field_hashes: BTreeMap<String, String>,
+    pub created_at: EpochMillis,
+    /// From then on the marker is not returned (DynamoDB's TTL removes the item later).
+    pub expires_at: EpochMillis,
 }
 
 /// Where each side's change feed stands. Cursors advance only after the changes they cover are
@@ -233,6 +249,16 @@ pub trait LinkStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait PendingCreateStore: Send + Sync {
+    /// Saves markers; a marker replaces the connection's earlier one for the same resourceName.
+    async fn save_pending_creates(&self, pending: &[PendingCreate]) -> StoreResult<()>;
+    /// The connection's markers that have not expired at `now`, ordered by resourceName.
+    async fn pending_creates(&self, connection_id: &str, now: EpochMillis) -> StoreResult<Vec<PendingCreate>>;
+    /// Deletes the markers of these resourceNames; unknown ones are ignored.
+    async fn delete_pending_creates(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<()>;
+}
+
+#[async_trait]
 pub trait CursorStore: Send + Sync {
     async fn get_cursors(&self, connection_id: &str) -> StoreResult<Cursors>;
     async fn put_cursors(&self, connection_id: &str, cursors: &Cursors) -> StoreResult<()>;
@@ -273,10 +299,13 @@ pub trait OAuthStateStore: Send + Sync {
 
 /// Everything the functions need from the store.
 pub trait StateStore:
-    ConnectionStore + LinkStore + CursorStore + LeaseStore + RunStore + OAuthStateStore
+    ConnectionStore + LinkStore + PendingCreateStore + CursorStore + LeaseStore + RunStore + OAuthStateStore
 {
 }
-impl<T: ConnectionStore + LinkStore + CursorStore + LeaseStore + RunStore + OAuthStateStore> StateStore for T {}
+impl<T: ConnectionStore + LinkStore + PendingCreateStore + CursorStore + LeaseStore + RunStore + OAuthStateStore> StateStore
+    for T
+{
+}
 
 /// Normalises an email for matching: trimmed and lower-cased (rule 1). Empty means none.
 pub fn normalize_email(email: &str) -> Option<String> {

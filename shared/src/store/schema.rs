@@ -13,7 +13,8 @@ pub const SK: &str = "sk";
 pub const GSI1: &str = "gsi1";
 pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
-/// DynamoDB's TTL attribute (epoch seconds): OAuth states, leases and old runs expire by it.
+/// DynamoDB's TTL attribute (epoch seconds): OAuth states, leases, old runs and pending creates
+/// expire by it.
 /// Reads still check it, because TTL deletion can lag by days.
 pub const TTL_ATTRIBUTE: &str = "expires_at_s";
 
@@ -80,6 +81,11 @@ pub(crate) fn link_email_prefix(email: &str) -> String {
 }
 pub(crate) fn link_email_sk(email: &str, zoho_id: &str) -> String {
     format!("{}{zoho_id}", link_email_prefix(email))
+}
+pub(crate) const PENDING_PREFIX: &str = "PENDING#";
+/// A create in Zoho not yet linked, by the person's resourceName (one per person).
+pub(crate) fn pending_sk(resource_name: &str) -> String {
+    format!("{PENDING_PREFIX}{resource_name}")
 }
 pub(crate) const RUN_PREFIX: &str = "RUN#";
 /// Runs sort by start time: zero-padded millis, then the run id.

@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS links (
     email TEXT, data TEXT NOT NULL, PRIMARY KEY (connection_id, zoho_id));
 CREATE INDEX IF NOT EXISTS links_by_resource_name ON links (connection_id, google_resource_name);
 CREATE INDEX IF NOT EXISTS links_by_email ON links (connection_id, email);
+CREATE TABLE IF NOT EXISTS pending_creates (
+    connection_id TEXT NOT NULL, google_resource_name TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (connection_id, google_resource_name));
 CREATE TABLE IF NOT EXISTS cursors (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (connection_id TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -186,6 +189,46 @@ impl LinkStore for SqliteStore {
             &[&connection_id],
         )?;
         decode_all(rows, "link")
+    }
+}
+
+#[async_trait]
+impl PendingCreateStore for SqliteStore {
+    async fn save_pending_creates(&self, pending: &[PendingCreate]) -> StoreResult<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(|e| err("save pending creates", e))?;
+        for p in pending {
+            tx.execute(
+                "INSERT OR REPLACE INTO pending_creates (connection_id, google_resource_name, expires_at, data)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![p.connection_id, p.google_resource_name, p.expires_at, encode(p, "pending create")?],
+            )
+            .map_err(|e| err("save pending creates", e))?;
+        }
+        tx.commit().map_err(|e| err("save pending creates", e))
+    }
+
+    async fn pending_creates(&self, connection_id: &str, now: EpochMillis) -> StoreResult<Vec<PendingCreate>> {
+        let rows = texts(
+            &self.db(),
+            "list pending creates",
+            "SELECT data FROM pending_creates WHERE connection_id = ?1 AND expires_at > ?2 ORDER BY google_resource_name",
+            &[&connection_id, &now],
+        )?;
+        decode_all(rows, "pending create")
+    }
+
+    async fn delete_pending_creates(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(|e| err("delete pending creates", e))?;
+        for rn in resource_names {
+            tx.execute(
+                "DELETE FROM pending_creates WHERE connection_id = ?1 AND google_resource_name = ?2",
+                params![connection_id, rn],
+            )
+            .map_err(|e| err("delete pending creates", e))?;
+        }
+        tx.commit().map_err(|e| err("delete pending creates", e))
     }
 }
 

@@ -13,11 +13,16 @@
 //!    unlinked: it may still match by email (e.g. the person now holding that email), but is not
 //!    created in Google, where the skipped person already stands for it
 //!    (`ZohoIdOnSkippedPerson`).
-//! 2. [`pair_by_email`]: Zoho `Email` ⇄ Google work email, trimmed and lower-cased. When several
+//! 2. [`pair_by_pending_create`]: a person whose create in Zoho was sent but never linked (it has
+//!    no email, and a crash came before its link and its Zoho id stamp were saved) pairs with the
+//!    unlinked Zoho record without an email whose mapped-field hashes equal the marker's: that
+//!    record is the create (rule 7). Ties go in id order. A pair that would write an email another
+//!    contact holds is not made (as above); both then go on as ordinary unlinked contacts.
+//! 3. [`pair_by_email`]: Zoho `Email` ⇄ Google work email, trimmed and lower-cased. When several
 //!    contacts share an email, they pair in id order (Zoho ids and resourceNames compared by
 //!    length then text: the oldest first); those left over on the longer side are skipped as
 //!    `EmailTaken`, never created.
-//! 3. Create on the other side, unless that side will hold the email after this tick anyway (a
+//! 4. Create on the other side, unless that side will hold the email after this tick anyway (a
 //!    linked or paired contact, a contact outside the group/list, one skipped above, a link):
 //!    that would be a duplicate, and on Zoho the upsert on `Email` would overwrite the holder.
 //!    A Zoho record whose id a person outside the group carries is not created again either.
@@ -27,7 +32,7 @@ use super::model::{Action, GoogleChange, Side, SkipReason, Skipped, Unit, ZohoCh
 use super::plan::{GoogleSeen, Seen, ZohoSeen};
 use super::resolve::Flows;
 use crate::contact::EMAIL_KEY;
-use crate::store::normalize_email;
+use crate::store::{normalize_email, PendingCreate};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,6 +140,42 @@ pub(super) fn pair_by_stored_id<'a>(
         out.skipped.push(Skipped { side: Side::Google, id: person.resource_name.clone(), reason });
     }
     pools.google = rest;
+    out
+}
+
+/// Pairs each pending create's person, if still unlinked and in the group, with the unlinked
+/// Zoho record without an email whose hashes (`hashes_of`) equal the marker's; `pair` plans the
+/// pair's unit from the marker's hashes as base. Markers go in resourceName order, records in
+/// id order, so the same input pairs the same way.
+pub(super) fn pair_by_pending_create<'a>(
+    seen: &Seen<'a>,
+    pools: &mut Pools<'a>,
+    after: &mut EmailsAfter,
+    pending: &'a [PendingCreate],
+    hashes_of: impl Fn(&ZohoChange) -> BTreeMap<String, String>,
+    pair: impl Fn(&ZohoChange, &GoogleChange, &PendingCreate) -> Unit,
+) -> StoredIdPairs {
+    let mut out = StoredIdPairs::default();
+    let mut markers: Vec<&PendingCreate> = pending.iter().collect();
+    markers.sort_by(|a, b| id_order(&a.google_resource_name, &b.google_resource_name));
+    for marker in markers {
+        let Some(at) = pools.google.iter().position(|p| p.resource_name == marker.google_resource_name) else { continue };
+        let mut candidates: Vec<&ZohoChange> =
+            pools.zoho.values().copied().filter(|r| r.contact.email().is_none() && hashes_of(r) == marker.field_hashes).collect();
+        candidates.sort_by(|a, b| id_order(&a.id, &b.id));
+        let Some(record) = candidates.first().copied() else { continue };
+        let person = pools.google[at];
+        let unit = pair(record, person, marker);
+        if after.writes_held_email(seen, &unit) {
+            continue;
+        }
+        pools.zoho.remove(record.id.as_str());
+        pools.google.remove(at);
+        after.add(&unit);
+        out.paired.zoho_ids.insert(record.id.clone());
+        out.paired.resource_names.insert(person.resource_name.clone());
+        out.units.push(unit);
+    }
     out
 }
 

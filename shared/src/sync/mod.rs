@@ -14,14 +14,17 @@
 //!   up by email before a create), each with its scope flag; tombstones by id. Seeing an unchanged
 //!   contact is harmless: a side changed only if a mapped field's hash differs from the link.
 //! - the links of those ids, resourceNames and emails, and the connection's link count.
+//! - the pending creates: creates in Zoho of people without an email, sent but never linked.
 //!
 //! Rules kept here (numbers from DESIGN.md "Sync rules"):
 //! - 1 Links: a linked pair is never re-matched; an email change updates `Link.email`.
 //!   Unlinked contacts pair by the Zoho id stored on the person, then by email, then are created
 //!   ([`matching`] documents ties and duplicates). Every linked person carries its Zoho id
 //!   (creates write it, matches get [`Action::StampZohoId`]).
-//! - 7 Crash safety: a Google person carrying a Zoho id relinks instead of creating; creates
-//!   never land on an email the other side holds (Zoho's upsert on `Email` would merge them).
+//! - 7 Crash safety: a Google person carrying a Zoho id relinks instead of creating; so does a
+//!   person without an email whose create in Zoho is pending (the unlinked record without an
+//!   email that has the marker's hashes is that create); creates never land on an email the
+//!   other side holds (Zoho's upsert on `Email` would merge them).
 //! - 2/3 Field-by-field merge against the base hashes ([`resolve`]); conflicts are recorded in
 //!   [`Unit::conflicts`] ([`Plan::log_lines`] gives data-free log lines).
 //! - 4 Deletes only from tombstones; a delete loses to an edit on the other side that may flow

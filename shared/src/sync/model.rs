@@ -4,7 +4,7 @@
 use crate::contact::{Contact, FieldChanges};
 use crate::mapping::Mapping;
 use crate::settings::{ConflictPolicy, Direction, Settings};
-use crate::store::{EpochMillis, Link, ZohoPermissions};
+use crate::store::{EpochMillis, Link, PendingCreate, ZohoPermissions};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -52,6 +52,10 @@ pub struct PlanInput {
     pub links: Vec<Link>,
     /// How many links the connection has in all (the mass-delete guard's denominator).
     pub total_links: usize,
+    /// Creates in Zoho of people without an email that were sent and never linked (a crash
+    /// before the link was saved): an unlinked Zoho record without an email whose mapped-field
+    /// hashes equal a marker's is that create, and pairs with the marker's person.
+    pub pending_creates: Vec<PendingCreate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,6 +1,6 @@
 //! [`plan`]: from what both sides reported and the links, the actions of one tick.
 
-use super::matching::{id_order, pair_by_email, pair_by_stored_id, Consumed, EmailsAfter, Pools};
+use super::matching::{id_order, pair_by_email, pair_by_pending_create, pair_by_stored_id, Consumed, EmailsAfter, Pools};
 use super::model::*;
 use super::resolve::{resolve, Flows, Resolution};
 use crate::contact::{field_hash, field_hashes, Contact};
@@ -82,8 +82,8 @@ struct Planner<'a> {
 
 /// Plans one tick. Pure: the same input gives the same plan.
 ///
-/// Units come in this order: linked pairs (by Zoho id), pairs by stored id, pairs by email,
-/// creates in Google, creates in Zoho. A contact whose link is dropped this tick (its partner left
+/// Units come in this order: linked pairs (by Zoho id), pairs by stored id, pairs by pending
+/// create, pairs by email, creates in Google, creates in Zoho. A contact whose link is dropped this tick (its partner left
 /// the scope, or was deleted and the delete is not propagated or lost to an edit) is treated as
 /// unlinked in the same pass, so it can pair or be created again in a later unit. Creates rely on
 /// the emails the earlier units leave (an upsert on `Email` must not land on a record whose email
@@ -115,8 +115,20 @@ pub fn plan(input: &PlanInput) -> Plan {
     units.iter().for_each(|u| after.add(u));
     let mut pools = Pools::new(&seen);
     let by_id = pair_by_stored_id(&seen, &mut pools, &mut after, |z, g| planner.new_pair(z, g));
-    let (paired, mut skipped) = (by_id.paired, by_id.skipped);
+    let (mut paired, mut skipped) = (by_id.paired, by_id.skipped);
     units.extend(by_id.units);
+    let mapping = &input.mapping;
+    let by_marker = pair_by_pending_create(
+        &seen,
+        &mut pools,
+        &mut after,
+        &input.pending_creates,
+        |r| field_hashes(&r.contact, mapping.keys()),
+        |z, g, marker| planner.pair(z, g, Some(&marker.field_hashes)),
+    );
+    paired.zoho_ids.extend(by_marker.paired.zoho_ids);
+    paired.resource_names.extend(by_marker.paired.resource_names);
+    units.extend(by_marker.units);
     recreate.retain(|(_, _, l)| !paired.zoho_ids.contains(&l.zoho_id) && !paired.resource_names.contains(&l.google_resource_name));
     let recreated = planner.recreate(&seen, &mut after, &mut units, recreate);
     pools.remove(&recreated);
@@ -342,7 +354,13 @@ impl<'a> Planner<'a> {
     }
 
     fn new_pair(&self, record: &ZohoChange, person: &GoogleChange) -> Unit {
-        let res = resolve(&self.input.mapping, &self.flows, None, Some(&record.contact), Some(&person.contact));
+        self.pair(record, person, None)
+    }
+
+    /// A pair's first unit: field writes against `base` (none for a new match; a pending create's
+    /// hashes for a create found again after a crash), the Zoho id stamp, the link.
+    fn pair(&self, record: &ZohoChange, person: &GoogleChange, base: Option<&BTreeMap<String, String>>) -> Unit {
+        let res = resolve(&self.input.mapping, &self.flows, base, Some(&record.contact), Some(&person.contact));
         let mut unit = self.sync_unit(&record.id, &person.resource_name, person.etag.clone(), &res);
         if person.zoho_id.as_deref() != Some(record.id.as_str()) {
             unit.actions.push(Action::StampZohoId { zoho_id: record.id.clone(), google_resource_name: person.resource_name.clone() });

@@ -181,6 +181,7 @@ impl World {
             google_tombstones: self.google_tombstones.clone(),
             links: self.links.values().cloned().collect(),
             total_links: self.links.len(),
+            pending_creates: Vec::new(),
         }
     }
 

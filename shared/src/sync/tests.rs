@@ -4,7 +4,7 @@ use super::*;
 use crate::contact::{field_hashes, Contact};
 use crate::mapping::Mapping;
 use crate::settings::{ConflictPolicy, DeletionHandling, Direction, Settings};
-use crate::store::{Link, ZohoPermissions};
+use crate::store::{Link, PendingCreate, ZohoPermissions};
 
 fn input() -> PlanInput {
     PlanInput {
@@ -21,6 +21,7 @@ fn input() -> PlanInput {
         google_tombstones: Vec::new(),
         links: Vec::new(),
         total_links: 0,
+        pending_creates: Vec::new(),
     }
 }
 
@@ -333,6 +334,61 @@ fn contacts_without_email_are_created_never_matched() {
     };
     assert_eq!((zoho_id.as_str(), contact, link.email.as_ref()), ("z1", &nameless, None));
     assert!(plan.actions().any(|a| matches!(a, Action::CreateInZoho { google_resource_name, .. } if google_resource_name == "people/c1")));
+}
+
+/// Rule 7: a tick sent the Zoho create for a person without an email (people/c1) and died
+/// before its link and the id stamp were saved. The next tick sees the new record z9 in the Zoho
+/// feed; the pending create's hashes name it, so it is paired, not created a second time.
+#[test]
+fn a_person_without_email_whose_zoho_create_was_pending_pairs_with_that_record() {
+    let bo = Contact::new().with("First_Name", "Bo").with("Last_Name", "Berg").with("Phone", "100");
+    let other = Contact::new().with("First_Name", "Cy").with("Last_Name", "Berg").with("Phone", "100");
+    let mut i = input();
+    i.zoho_changes = vec![zoho("z9", bo.clone()), zoho("z2", other)];
+    i.google_changes = vec![google("people/c1", bo.clone())];
+    let without_marker = super::plan(&i);
+    assert!(without_marker.actions().any(|a| matches!(a, Action::CreateInZoho { .. })), "the gap closed here: {without_marker:?}");
+
+    let hashes = field_hashes(&bo, Mapping::default().keys());
+    i.pending_creates = vec![PendingCreate {
+        connection_id: "conn-1".into(),
+        google_resource_name: "people/c1".into(),
+        field_hashes: hashes.clone(),
+        created_at: 1,
+        expires_at: 2,
+    }];
+    let plan = super::plan(&i);
+    assert!(!plan.actions().any(|a| matches!(a, Action::CreateInZoho { .. })), "{plan:?}");
+    let unit = plan.units.iter().find(|u| u.zoho_id.as_deref() == Some("z9")).expect("z9 is planned");
+    let [Action::StampZohoId { zoho_id: stamped, google_resource_name: stamped_on }, Action::Link(link)] = &unit.actions[..] else {
+        panic!("{unit:?}")
+    };
+    assert_eq!((stamped.as_str(), stamped_on.as_str()), ("z9", "people/c1"));
+    assert_eq!((link.zoho_id.as_str(), link.google_resource_name.as_str(), &link.email), ("z9", "people/c1", &None));
+    assert_eq!(link.field_hashes, hashes, "the base is what was created");
+    // A record without an email whose fields differ is not the pending create: it is created.
+    assert!(plan.actions().any(|a| matches!(a, Action::CreateInGoogle { zoho_id, .. } if zoho_id == "z2")), "{plan:?}");
+}
+
+/// A pending create whose record is not seen (the create failed, or never went out) creates it
+/// again: the marker only ever pairs with a record it names by its hashes.
+#[test]
+fn a_pending_create_without_its_record_is_sent_again() {
+    let bo = Contact::new().with("First_Name", "Bo").with("Last_Name", "Berg");
+    let mut i = input();
+    i.zoho_changes = vec![zoho("z2", bo.clone().with("Phone", "555"))];
+    i.google_changes = vec![google("people/c1", bo.clone())];
+    i.pending_creates = vec![PendingCreate {
+        connection_id: "conn-1".into(),
+        google_resource_name: "people/c1".into(),
+        field_hashes: field_hashes(&bo, Mapping::default().keys()),
+        created_at: 1,
+        expires_at: 2,
+    }];
+    let plan = super::plan(&i);
+    assert!(!plan.actions().any(|a| matches!(a, Action::Link(_))), "{plan:?}");
+    assert!(plan.actions().any(|a| matches!(a, Action::CreateInZoho { google_resource_name, .. } if google_resource_name == "people/c1")));
+    assert!(plan.actions().any(|a| matches!(a, Action::CreateInGoogle { zoho_id, .. } if zoho_id == "z2")));
 }
 
 #[test]

@@ -51,6 +51,23 @@ pub fn duplicate_emails(side: &[SideRecord]) -> Vec<String> {
     count.into_iter().filter(|(_, n)| *n > 1).map(|(e, _)| e).collect()
 }
 
+/// Ids of in-scope contacts whose mapped values equal an earlier one's on the same side: a copy,
+/// which for contacts without an email no email check would notice. Only meaningful for
+/// scenarios whose contacts all differ.
+pub fn copies(side: &[SideRecord]) -> Vec<String> {
+    let mut seen: Vec<Contact> = Vec::new();
+    let mut out = Vec::new();
+    for r in side.iter().filter(|r| r.in_scope) {
+        let values = two_way(&r.contact);
+        if seen.contains(&values) {
+            out.push(r.id.clone());
+        } else {
+            seen.push(values);
+        }
+    }
+    out
+}
+
 /// Every in-scope contact on both sides is linked one-to-one, the linked pairs hold the same
 /// mapped values, and no email is held twice on a side. The error names ids, never values.
 pub fn converged(google: &[SideRecord], zoho: &[SideRecord], links: &[Link]) -> Result<(), String> {

@@ -183,6 +183,19 @@ impl LinkStore for CrashingStore<'_> {
 }
 
 #[async_trait]
+impl PendingCreateStore for CrashingStore<'_> {
+    async fn save_pending_creates(&self, pending: &[PendingCreate]) -> StoreResult<()> {
+        self.write(self.inner.save_pending_creates(pending)).await
+    }
+    async fn pending_creates(&self, connection_id: &str, now: EpochMillis) -> StoreResult<Vec<PendingCreate>> {
+        self.inner.pending_creates(connection_id, now).await
+    }
+    async fn delete_pending_creates(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<()> {
+        self.write(self.inner.delete_pending_creates(connection_id, resource_names)).await
+    }
+}
+
+#[async_trait]
 impl CursorStore for CrashingStore<'_> {
     async fn get_cursors(&self, connection_id: &str) -> StoreResult<Cursors> {
         self.inner.get_cursors(connection_id).await

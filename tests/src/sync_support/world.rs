@@ -1,6 +1,6 @@
 //! A connection over the in-memory fake and an in-memory SQLite store: ticks in microseconds.
 
-use super::check::{converged, converged_allowing, google_side, skipped_ids, zoho_side};
+use super::check::{converged, converged_allowing, copies, google_side, skipped_ids, zoho_side};
 use std::collections::BTreeSet;
 use super::fake::{in_list, FakeApis};
 use super::harness::far_deadline;
@@ -64,6 +64,18 @@ impl FakeWorld {
         let google = google_side(&self.apis.people(), GROUP, &mapping);
         let zoho = zoho_side(&self.apis.records(), |r| r.as_object().is_some_and(in_list), &mapping);
         converged(&google, &zoho, &self.links().await)
+    }
+
+    /// No contact is on a side twice with the same mapped values (see [`copies`]).
+    pub fn no_copies(&self) -> Result<(), String> {
+        let mapping = Mapping::from_settings(&self.connection.settings).map_err(|e| e.to_string())?;
+        let google = copies(&google_side(&self.apis.people(), GROUP, &mapping));
+        let zoho = copies(&zoho_side(&self.apis.records(), |r| r.as_object().is_some_and(in_list), &mapping));
+        if google.is_empty() && zoho.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("copies: google {google:?}, zoho {zoho:?}"))
+        }
     }
 
     /// [`Self::converged`], letting stay unlinked the contacts the planner reported as skipped

@@ -3,7 +3,13 @@
 //!
 //! Units go in waves of [`WAVE`]; in each wave: Zoho deletes, Google deletes, Zoho updates, Zoho
 //! upserts, Google creates, Google updates (with the Zoho ids stamped on people just created in
-//! Zoho), then the wave's links. A record's failure fails only its unit (retried next tick); a
+//! Zoho), then the wave's links.
+//!
+//! Rule 7 for a person without an email: its Zoho create has no email to upsert on, and until
+//! the link is saved and the id stamped nothing leads back to it. So a [`PendingCreate`] marker
+//! (the person's resourceName and the hashes sent) is saved before the create is sent, and
+//! deleted once the person's link is saved; a tick after a crash in between finds the record by
+//! the marker (the planner's pairing by pending create). A record's failure fails only its unit (retried next tick); a
 //! whole-call failure, a store failure or the deadline stops the run after saving what is done.
 
 mod google_update;
@@ -13,7 +19,7 @@ pub use google_update::{merge_updates, person_update};
 use super::people::People;
 use super::ports::*;
 use crate::mapping::{google, zoho, Mapping};
-use crate::store::{EpochMillis, Link, Provider, RecordError, SideCounts, StateStore, StoreError};
+use crate::store::{EpochMillis, Link, PendingCreate, Provider, RecordError, SideCounts, StateStore, StoreError};
 use crate::sync::{Action, PendingLink, Side, UnlinkReason, Unit};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -24,6 +30,9 @@ pub const WAVE: usize = 500;
 pub const GOOGLE_WRITE_BATCH: usize = crate::google::BATCH_CREATE_MAX;
 pub const GOOGLE_DELETE_BATCH: usize = crate::google::BATCH_DELETE_MAX;
 pub const ZOHO_BATCH: usize = crate::zoho::BATCH_MAX;
+/// How long a pending create marker is kept unsettled: far longer than the longest schedule (24 h)
+/// and an outage or a paused connection, so the tick after a crash still finds it.
+pub const PENDING_CREATE_TTL_MS: EpochMillis = 30 * 24 * 60 * 60 * 1000;
 /// No API call is started this close to the deadline: saving links and the run needs the time.
 pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -52,6 +61,8 @@ pub struct Applier<'a> {
     pub mapping: &'a Mapping,
     /// Zoho ids linked before this tick.
     pub linked_zoho_ids: &'a BTreeSet<String>,
+    /// resourceNames with a pending create marker from an earlier tick (deleted once linked).
+    pub pending_resource_names: &'a BTreeSet<String>,
     pub deadline: Instant,
     pub now: EpochMillis,
 }
@@ -185,12 +196,29 @@ impl<'a> Applier<'a> {
 
     async fn create_in_zoho(&self, wave: &mut Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {
         let items = wave.pick(|a| match a {
-            Action::CreateInZoho { google_resource_name, contact, .. } => Some((google_resource_name.clone(), zoho::create_body(contact, self.mapping))),
+            Action::CreateInZoho { google_resource_name, contact, link } => {
+                Some((google_resource_name.clone(), (zoho::create_body(contact, self.mapping), link.email.is_none().then(|| link.field_hashes.clone()))))
+            }
             _ => None,
         });
         for chunk in items.chunks(ZOHO_BATCH) {
             self.before_call()?;
-            let bodies: Vec<Value> = chunk.iter().map(|(_, (_, body))| body.clone()).collect();
+            let markers: Vec<PendingCreate> = chunk
+                .iter()
+                .filter_map(|(_, (rn, (_, hashes)))| {
+                    Some(PendingCreate {
+                        connection_id: self.connection_id.to_string(),
+                        google_resource_name: rn.clone(),
+                        field_hashes: hashes.clone()?,
+                        created_at: self.now,
+                        expires_at: self.now + PENDING_CREATE_TTL_MS,
+                    })
+                })
+                .collect();
+            if !markers.is_empty() {
+                self.store.save_pending_creates(&markers).await.map_err(Stop::Store)?;
+            }
+            let bodies: Vec<Value> = chunk.iter().map(|(_, (_, (body, _)))| body.clone()).collect();
             let results = self.zoho.upsert_contacts(&bodies).await.map_err(Stop::Api)?;
             for (k, (i, (rn, _))) in chunk.iter().enumerate() {
                 match results.get(k) {
@@ -270,6 +298,8 @@ impl<'a> Applier<'a> {
     async fn save_links(&self, wave: &Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {
         let mut unlinked = Vec::new();
         let mut saves = Vec::new();
+        // Pending create markers whose person gets its link now.
+        let mut settled = Vec::new();
         for (unit, state) in wave.units.iter().zip(&wave.states) {
             if !state.done() {
                 continue;
@@ -281,11 +311,11 @@ impl<'a> Applier<'a> {
                         count_unlink(*reason, applied);
                     }
                     Action::DeleteGoogle { zoho_id, .. } | Action::DeleteZoho { zoho_id, .. } => unlinked.push(zoho_id.clone()),
-                    Action::Link(link) | Action::UpdateLink(link) => saves.push(Link {
-                        google_etag: state.google_etag_after.clone().or_else(|| link.google_etag.clone()),
-                        zoho_modified_time: state.zoho_modified_after.clone().or_else(|| link.zoho_modified_time.clone()),
-                        ..link.clone()
-                    }),
+                    Action::Link(link) if self.pending_resource_names.contains(&link.google_resource_name) => {
+                        settled.push(link.google_resource_name.clone());
+                        saves.push(self.saved(link, state));
+                    }
+                    Action::Link(link) | Action::UpdateLink(link) => saves.push(self.saved(link, state)),
                     Action::CreateInGoogle { zoho_id, link, .. } => {
                         let Some(rn) = state.created_person.as_ref().and_then(|p| google::resource_name(p).ok()) else { continue };
                         let etag = state.created_person.as_ref().and_then(|p| google::etag(p)).map(str::to_string);
@@ -295,6 +325,9 @@ impl<'a> Applier<'a> {
                         let Some(written) = &state.zoho_written else { continue };
                         let etag = state.google_etag_after.clone().or_else(|| link.google_etag.clone());
                         saves.push(self.link(&written.id, google_resource_name, link, written.modified_time.clone(), etag));
+                        if link.email.is_none() {
+                            settled.push(google_resource_name.clone());
+                        }
                     }
                     Action::UpdateGoogle { .. } | Action::UpdateZoho { .. } | Action::StampZohoId { .. } => {}
                 }
@@ -311,7 +344,20 @@ impl<'a> Applier<'a> {
         if !saves.is_empty() {
             self.store.save_links(&saves).await.map_err(Stop::Store)?;
         }
+        // After the links: a marker left by a crash here is deleted by the next tick.
+        if !settled.is_empty() {
+            self.store.delete_pending_creates(self.connection_id, &settled).await.map_err(Stop::Store)?;
+        }
         Ok(())
+    }
+
+    /// A planned link with the etag and `Modified_Time` this tick's writes returned.
+    fn saved(&self, link: &Link, state: &UnitState) -> Link {
+        Link {
+            google_etag: state.google_etag_after.clone().or_else(|| link.google_etag.clone()),
+            zoho_modified_time: state.zoho_modified_after.clone().or_else(|| link.zoho_modified_time.clone()),
+            ..link.clone()
+        }
     }
 
     fn link(&self, zoho_id: &str, resource_name: &str, pending: &PendingLink, modified: Option<String>, etag: Option<String>) -> Link {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! run_connection(ports, store, connection, deadline, now) -> ConnectionRun
-//!   lease (rule 8) → cursors → both feeds ([`fetch`]) → links → look up people by email (rule 7)
+//!   lease (rule 8) → cursors → both feeds ([`fetch`]) → links and pending creates → look up people by email (rule 7)
 //!   → after a full listing, read missing linked people by name (rule 4) → plan → apply in batches, links after their writes ([`apply`]) → cursors (rule 6) → run record
 //! ```
 //! Cursors move only when the plan was complete, nothing stopped the run, and no record failed
@@ -20,7 +20,8 @@ pub mod ports;
 pub mod tick;
 
 use crate::mapping::{Mapping, MappingError};
-use crate::store::{Connection, EpochMillis, Link, RecordError, RunOutcome, RunRecord, StateStore, StoreError};
+use crate::store::{Connection, EpochMillis, Link, PendingCreate, RecordError, RunOutcome, RunRecord, StateStore, StoreError};
+use std::collections::BTreeSet;
 use crate::sync::{plan, PlanInput, PlanOutcome};
 use apply::{Applier, Stop};
 use people::People;
@@ -129,6 +130,7 @@ impl Tick<'_> {
             run.log.push("google sync token expired: full reconciliation through the links".into());
         }
         let links = self.store.all_links(&conn.id).await?;
+        let pending_creates = self.pending_creates(&links).await?;
         // A first sync that a crash or the budget cut short already has links: deletions since
         // then count (tombstones are read and applied), as on any later tick.
         let fresh_start = first_sync && links.is_empty();
@@ -168,6 +170,7 @@ impl Tick<'_> {
             google_tombstones: seen.google_tombstones,
             total_links: links.len(),
             links,
+            pending_creates,
         };
         let plan = plan(&input);
         run.log.extend(plan.log_lines());
@@ -177,6 +180,7 @@ impl Tick<'_> {
         }
 
         let linked_zoho_ids = input.links.iter().map(|l| l.zoho_id.clone()).collect();
+        let pending_resource_names = input.pending_creates.iter().map(|p| p.google_resource_name.clone()).collect();
         let applier = Applier {
             google: self.ports.google,
             zoho: self.ports.zoho,
@@ -185,6 +189,7 @@ impl Tick<'_> {
             group,
             mapping: &mapping,
             linked_zoho_ids: &linked_zoho_ids,
+            pending_resource_names: &pending_resource_names,
             deadline: self.deadline,
             now: self.now,
         };
@@ -216,6 +221,20 @@ impl Tick<'_> {
         }
         run.outcome = if run.record_errors.is_empty() { RunOutcome::Success } else { RunOutcome::Partial };
         Ok(())
+    }
+
+    /// The connection's pending creates in Zoho (rule 7, see [`apply`]). A marker whose person is
+    /// already linked outlived its link's save (a crash in between): it is deleted, not planned.
+    async fn pending_creates(&self, links: &[Link]) -> Result<Vec<PendingCreate>, StoreError> {
+        let mut pending = self.store.pending_creates(&self.connection.id, self.now).await?;
+        let linked: BTreeSet<&str> = links.iter().map(|l| l.google_resource_name.as_str()).collect();
+        let settled: Vec<String> =
+            pending.iter().filter(|p| linked.contains(p.google_resource_name.as_str())).map(|p| p.google_resource_name.clone()).collect();
+        if !settled.is_empty() {
+            self.store.delete_pending_creates(&self.connection.id, &settled).await?;
+            pending.retain(|p| !linked.contains(p.google_resource_name.as_str()));
+        }
+        Ok(pending)
     }
 
     /// A full listing (an expired token, or a first sync resumed after a crash or the budget) has
