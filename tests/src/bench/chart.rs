@@ -97,7 +97,7 @@ fn human(n: f64) -> String {
 
 /// Draws the chart; `header` lines go on top (command, commit, latency).
 pub fn draw(path: &Path, header: &[String], bars: &[Bar]) -> std::io::Result<()> {
-    let (w, label_w, panel_gap) = (1200usize, 250usize, 40usize);
+    let (w, label_w, panel_gap) = (1280usize, 330usize, 70usize);
     let row_h = 44usize;
     let top = 30 + header.len() * 14 + 40;
     let h = top + bars.len() * row_h + 70;
@@ -109,7 +109,7 @@ pub fn draw(path: &Path, header: &[String], bars: &[Bar]) -> std::io::Result<()>
 
     // Left panel: API calls, log10 from 1 to the next power of ten above the largest bar.
     let calls_x = label_w;
-    let calls_w = 560usize;
+    let calls_w = 520usize;
     let max = bars.iter().flat_map(|b| [b.measured, b.minimum, b.naive]).max().unwrap_or(1).max(10) as f64;
     let decades = max.log10().ceil().max(1.0);
     let scale_x = |v: u64| -> usize { ((v.max(1) as f64).log10() / decades * calls_w as f64) as usize };
@@ -132,7 +132,7 @@ pub fn draw(path: &Path, header: &[String], bars: &[Bar]) -> std::io::Result<()>
     }
     for (i, bar) in bars.iter().enumerate() {
         let y = top + i * row_h;
-        let label: String = bar.label.chars().take(30).collect();
+        let label: String = bar.label.chars().take(40).collect();
         c.text_right(calls_x - 10, y + 16, &label, 1, BLACK);
         for (k, (value, colour)) in [(bar.measured, MEASURED), (bar.minimum, MINIMUM), (bar.naive, NAIVE)].into_iter().enumerate() {
             let yy = y + 4 + k * 12;

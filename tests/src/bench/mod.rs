@@ -3,6 +3,7 @@
 //!
 //! Performance is measured and reported here, never asserted in tests.
 
+pub mod analysis;
 pub mod chart;
 pub mod report;
 pub mod scenarios;
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub const FUNCTIONS: [&str; 3] = ["sync-tick", "oauth-callback", "sync-status"];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ColdStart {
     pub function: String,
     pub samples: Vec<Duration>,
@@ -34,7 +35,7 @@ impl ColdStart {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Size {
     pub function: String,
     pub binary: Option<u64>,

@@ -6,6 +6,7 @@ use super::{ColdStart, Size};
 use std::fmt::Write;
 use std::time::Duration;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Results {
     pub command: String,
     pub commit: String,
@@ -140,6 +141,25 @@ pub fn markdown(r: &Results) -> String {
             s.process_cpu.map_or("n/a".into(), secs),
             s.planner.map_or("—".into(), |p| ms(p.cpu)),
         );
+        if let Some(f) = s.extrapolate {
+            let x = |n: f64| format!("≈ {:.0}", n * f);
+            let _ = writeln!(
+                o,
+                "| {} extrapolated ×{f:.1} to full size | {} | ≈ {:.0} s | {} ({}) | {} | {:.2}× | {} | {} | {} / {} | {} | n/a | n/a | n/a |",
+                s.key,
+                s.run.ticks,
+                s.run.wall.as_secs_f64() * f,
+                x(s.counters.api_total() as f64),
+                s.counters.token_calls(),
+                x(min as f64),
+                ratio(s.counters.api_total(), min),
+                x(s.work.naive().total() as f64),
+                x(s.counters.dynamo_total() as f64),
+                x(s.counters.read_units),
+                x(s.counters.write_units),
+                s.counters.secrets_total(),
+            );
+        }
     }
     let _ = writeln!(o);
     let _ = writeln!(
@@ -185,6 +205,7 @@ pub fn markdown(r: &Results) -> String {
          Lambda's own start of a `provided.al2023` sandbox comes on top. {}\n",
         if r.sizes.iter().all(|s| s.zip.is_none()) { "No `target/lambda/<fn>/bootstrap.zip` was found: run `make package` before `make bench` for the zip sizes." } else { "Zips from `make package` (`target/lambda/<fn>/bootstrap.zip`)." }
     );
+    o.push_str(&super::analysis::analysis(r));
     o
 }
 
@@ -193,6 +214,21 @@ fn scenario_details(o: &mut String, s: &Scenario) {
     let _ = writeln!(o, "{}. Latency {} ms per call.\n", s.setup, s.latency.as_millis());
     let walls: Vec<String> = s.run.per_tick.iter().map(|d| secs(*d)).collect();
     let _ = writeln!(o, "- ticks: {} ({}); cold start of the process {}", s.run.ticks, walls.join(", "), ms(s.cold_start));
+    // The engine makes its calls one after another: the wall time splits into waiting for the
+    // API latency, the process's own CPU, and the rest (moto, the emulators' work, scheduling).
+    let latency = s.counters.api_total() as f64 * s.latency.as_secs_f64();
+    let cpu = s.process_cpu.map_or(0.0, |c| c.as_secs_f64());
+    let rest = (s.run.wall.as_secs_f64() - latency - cpu).max(0.0);
+    let _ = writeln!(
+        o,
+        "- wall time {:.1} s ≈ {:.1} s injected API latency ({} calls × {} ms) + {:.1} s CPU of the function + {:.1} s waiting for moto (DynamoDB, Secrets Manager) and the emulators",
+        s.run.wall.as_secs_f64(),
+        latency,
+        s.counters.api_total(),
+        s.latency.as_millis(),
+        cpu,
+        rest
+    );
     if s.connections == 1 {
         let _ = writeln!(
             o,

@@ -13,7 +13,7 @@ pub const GOOGLE_PAGE: u64 = 1000;
 pub const GOOGLE_WRITE: u64 = 200;
 pub const GOOGLE_DELETE: u64 = 500;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Work {
     /// Connections (each needs one access token per provider and one listing per side at least).
     pub connections: u64,
