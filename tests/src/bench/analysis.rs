@@ -50,23 +50,25 @@ pub fn analysis(r: &Results) -> String {
              and evaluate them locally; read `/Contacts/deleted` with the same `If-Modified-Since`, which answers 304 without a body when nothing was deleted.\n\
              2. **The Zoho cursor does not move when nothing newer is seen** (`fetch::next_zoho_cursor`): it is the newest `Modified_Time` seen minus 15 minutes, \
              never earlier than before. The records the sync itself wrote (its upserts and updates, a few seconds after the listing) are therefore listed again on \
-             the next tick (an echo, ignored by the hash check, rule 2) and on *every* later tick until a user edits something newer. After a first sync that is every \
-             record written (scenarios 1b, and 2, which lists the whole list again before its own 1,000 edits). *Fix*: when a listing completes, move the cursor to the \
+             the next tick (an echo, ignored by the hash check, rule 2) and on *every* later tick until a user edits something newer: scenario 3a, two ticks after \
+             scenario 2 wrote, still lists those records. Here the seeded records are minutes older than the first sync's writes, so the tick after the first sync (1b) \
+             and scenario 2 list the whole list, twice (see 1). *Fix*: when a listing completes, move the cursor to the \
              time the listing started by Zoho's clock (the response `Date` header) minus the overlap, and keep the newest `Modified_Time` our own writes returned \
              (already stored in the links) to skip echoes without re-reading them.\n\
              3. **Google echoes**: the sync token comes with the listing, before the tick writes, so the next tick's feed brings back every person the tick wrote \
              (after a first sync: every stamped or created person). They plan nothing, but cost pages. This is the price of never missing a concurrent user edit; \
              it is bounded by the previous tick's writes.\n\
-             4. **A first sync over several ticks lists both sides in full on every tick**: the first-sync budget ({} records per tick, Zoho's own cap) stops the plan, \
+             4. **A first sync over several ticks lists both sides in full on every tick**: the first-sync budget ({} records per tick, Zoho's own cap; scaled down with scenario 4) stops the plan, \
              the cursors only move once the first sync is complete (rule 6), so the next tick starts the full listings again (scenario 4, and scenario 1 when its \
              15,000 pairs exceed 10,000). *Fix*: keep the listing position between ticks (the `Cursors` item already has `zoho_page_token` and \
              `google_page_token`, unused) and read the rest only, or raise the first-sync budget to what one 15-minute Lambda run can write.\n\
-             5. **Write waves of 500 units** (`apply::WAVE`) are cut into Google batches of 200, so a full wave takes 3 calls for 500 people (200 + 200 + 100) \
-             where 2.5 would do: up to 20 % more `batchCreateContacts`/`batchUpdateContacts` calls than full batches. *Fix*: waves of 1,000 units (a multiple of \
+             5. **Writes go in waves of 500 units** (`apply::WAVE`), and each wave sends each kind of write in its own batches, so every wave ends with a partial \
+             batch of each kind: 500 Google people take 3 calls (200 + 200 + 100) where 2.5 would do, a wave's 125 Zoho updates take 2. Up to 20 % more \
+             `batchCreateContacts`/`batchUpdateContacts` calls and some Zoho `PUT`s than full batches. *Fix*: waves of 1,000 units (a multiple of \
              200, 100 and 500), or carrying a partial batch into the next wave.\n\
              6. **One access-token refresh per provider and connection per tick**: the token cache lives for one tick (`tick::clients_for`). At an hourly \
              frequency the 1-hour tokens have expired anyway, so this is part of the minimum; at 15 minutes, caching the token in the warm container would save 2 calls per tick.\n",
-            find("1").map_or(10_000, |_| 10_000)
+            "10,000"
         );
     }
 
