@@ -74,7 +74,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { root.join(p) };
     let (out, bin_dir) = (resolve(&args.out), resolve(&args.bin_dir));
     if let Some(json) = &args.from_json {
-        let results: Results = serde_json::from_slice(&std::fs::read(resolve(json))?)?;
+        let mut results: Results = serde_json::from_slice(&std::fs::read(resolve(json))?)?;
+        // Sizes do not depend on the run: take the binaries and zips as they are now (e.g. after
+        // a `make package` that followed the run).
+        let now_sizes = sizes(&bin_dir, &root.join("target/lambda"));
+        if now_sizes.iter().any(|s| s.zip.is_some()) {
+            results.sizes = now_sizes;
+        }
         return write(&results, &out, &root, args.publish);
     }
     let tick_binary = bin_dir.join("sync-tick");
