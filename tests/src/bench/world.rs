@@ -9,13 +9,10 @@ use crate::functions::{function_env, FunctionEnv};
 use crate::lambda::LambdaProcess;
 use crate::sync_support::harness::{person, record, SyncHarness, GROUP_NAME, IN_LIST, LIST_FIELD, OUT_OF_LIST, ZOHO_USER};
 use serde_json::{json, Value};
-use shared::mapping::Mapping;
 use shared::secrets::{Secret, SecretsManagerVault, TokenVault};
 use shared::settings::Settings;
 use shared::store::*;
-use shared::sync::engine::fetch;
-use shared::sync::engine::input::Seen;
-use shared::sync::engine::people::People;
+use shared::sync::engine::{plan_input, SyncPorts};
 use shared::sync::PlanInput;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -263,53 +260,15 @@ impl Deployment {
         self.table.store.latest_runs(&self.connections[index].0.id, 1).await.ok()?.into_iter().next()
     }
 
-    /// The planner's input for connection `index` as the tick would build it now (same feeds,
-    /// links and look-ups as `engine::Tick::sync`), read without latency; counters reset after.
+    /// The planner's input for connection `index` as the tick builds it (`engine::plan_input`),
+    /// read without latency; counters reset after.
     pub async fn plan_input(&self, index: usize) -> PlanInput {
         self.set_latency(Duration::ZERO);
-        let (conn, accounts) = &self.connections[index];
+        let (conn, _) = &self.connections[index];
         let (google, zoho) = self.h.clients(&self.vault, conn).await;
-        let settings = &conn.settings;
-        let mapping = Mapping::from_settings(settings).expect("mapping");
-        let group = settings.google_group.as_deref();
-        let cursors = self.table.store.get_cursors(&conn.id).await.expect("cursors");
-        let first_sync = !cursors.first_sync_done;
-        let sync_token = if first_sync { None } else { cursors.google_sync_token.as_deref() };
-        let google_feed = fetch::google_feed(&google, sync_token).await.expect("google feed");
-        let links = self.table.store.all_links(&conn.id).await.expect("links");
-        let fresh_start = first_sync && links.is_empty();
-        let fields: Vec<String> = mapping.keys().map(str::to_string).collect();
-        let zoho_feed = fetch::zoho_feed(&zoho, &cursors, settings.zoho_cvid.as_deref(), &fields, first_sync, !fresh_start).await.expect("zoho feed");
-        let mut seen = Seen::from_feeds(&google_feed, &zoho_feed, group, &mapping);
-        let mut people = People::new(seen.people.clone(), google_feed.full);
-        let lookup = seen.to_look_up(&links);
-        if !lookup.is_empty() && !people.is_complete() {
-            people.load_all(&google).await.expect("people");
-            let found: Vec<_> = people.matching(&lookup, &mapping).cloned().collect();
-            for person in &found {
-                seen.add_person(person, group, &mapping);
-            }
-        }
-        // (`Tick::sync` also reads linked people a full listing missed; the benchmark builds
-        // inputs only where that cannot happen: a fresh first sync or an incremental tick.)
-        let pending_creates = self.table.store.pending_creates(&conn.id, now_millis()).await.expect("pending creates");
-        let _ = accounts;
-        let input = PlanInput {
-            connection_id: conn.id.clone(),
-            mapping: mapping.clone(),
-            settings: settings.clone(),
-            permissions: conn.zoho_permissions,
-            first_sync: fresh_start,
-            budget: settings.budget(first_sync) as usize,
-            now: now_millis(),
-            zoho_changes: seen.zoho_changes,
-            zoho_tombstones: seen.zoho_tombstones,
-            google_changes: seen.google_changes,
-            google_tombstones: seen.google_tombstones,
-            total_links: links.len(),
-            links,
-            pending_creates,
-        };
+        let ports = SyncPorts { google: &google, zoho: &zoho };
+        let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+        let input = plan_input(ports, &self.table.store, conn, far, now_millis()).await.expect("planner input");
         self.set_latency(self.latency);
         self.reset_counters();
         input

@@ -91,13 +91,6 @@ impl Seen {
     }
 }
 
-impl Seen {
-    /// The former name of [`Seen::to_look_up`] (it now also looks up stored Zoho ids).
-    pub fn emails_to_look_up(&self, links: &[Link]) -> Lookup {
-        self.to_look_up(links)
-    }
-}
-
 /// People to find in a full listing: by the Zoho id stored on them, or by email.
 #[derive(Debug, Default)]
 pub struct Lookup {

@@ -116,8 +116,27 @@ struct Tick<'a> {
     now: EpochMillis,
 }
 
+/// The planner's input for `connection` as a tick would build it now: both feeds, the links,
+/// the look-ups before creates. For benchmarks and diagnostics; it takes no lease and applies
+/// nothing, but like a tick it drops pending-create markers whose person is already linked.
+pub async fn plan_input(ports: SyncPorts<'_>, store: &dyn StateStore, connection: &Connection, deadline: Instant, now: EpochMillis) -> Result<PlanInput, EngineError> {
+    let mut scratch = Vec::new();
+    let gathered = Tick { ports, store, connection, deadline, now }.gather(&mut scratch).await?;
+    Ok(gathered.input)
+}
+
+/// What a tick read before planning.
+struct Gathered {
+    input: PlanInput,
+    /// The people read on the way; the applier reuses them.
+    people: People,
+    /// Where the cursors go once everything the feeds covered is applied and linked.
+    next_cursors: crate::store::Cursors,
+}
+
 impl Tick<'_> {
-    async fn sync(&self, run: &mut RunRecord) -> Result<(), EngineError> {
+    /// Everything the planner needs; notes for the run log go to `log`.
+    async fn gather(&self, log: &mut Vec<String>) -> Result<Gathered, EngineError> {
         let (conn, settings) = (self.connection, &self.connection.settings);
         let mapping = Mapping::from_settings(settings)?;
         let group = settings.google_group.as_deref();
@@ -127,7 +146,7 @@ impl Tick<'_> {
         let sync_token = if first_sync { None } else { cursors.google_sync_token.as_deref() };
         let google_feed = fetch::google_feed(self.ports.google, sync_token).await?;
         if google_feed.token_expired {
-            run.log.push("google sync token expired: full reconciliation through the links".into());
+            log.push("google sync token expired: full reconciliation through the links".into());
         }
         let links = self.store.all_links(&conn.id).await?;
         let pending_creates = self.pending_creates(&links).await?;
@@ -150,10 +169,10 @@ impl Tick<'_> {
             }
         }
         if google_feed.full && !links.is_empty() {
-            self.read_people_missing_from_listing(&links, &mapping, &mut seen, &mut people, run).await?;
+            self.read_people_missing_from_listing(&links, &mapping, &mut seen, &mut people, log).await?;
         }
         if seen.unreadable > 0 {
-            run.log.push(format!("skipped {} records without an id", seen.unreadable));
+            log.push(format!("skipped {} records without an id", seen.unreadable));
         }
 
         let input = PlanInput {
@@ -172,6 +191,14 @@ impl Tick<'_> {
             links,
             pending_creates,
         };
+        let next_cursors = fetch::advanced_cursors(&cursors, &google_feed, &zoho_feed, self.now);
+        Ok(Gathered { input, people, next_cursors })
+    }
+
+    async fn sync(&self, run: &mut RunRecord) -> Result<(), EngineError> {
+        let Gathered { input, mut people, next_cursors } = self.gather(&mut run.log).await?;
+        let (conn, mapping) = (self.connection, &input.mapping);
+        let group = self.connection.settings.google_group.as_deref();
         let plan = plan(&input);
         run.log.extend(plan.log_lines());
         if let PlanOutcome::BlockedMassDelete { .. } = plan.outcome {
@@ -187,7 +214,7 @@ impl Tick<'_> {
             store: self.store,
             connection_id: &conn.id,
             group,
-            mapping: &mapping,
+            mapping,
             linked_zoho_ids: &linked_zoho_ids,
             pending_resource_names: &pending_resource_names,
             deadline: self.deadline,
@@ -216,8 +243,7 @@ impl Tick<'_> {
         if self.holds_cursors(&run.run_id, &run.record_errors).await? {
             run.log.push(format!("{} records failed; they are read again next tick", run.record_errors.len()));
         } else {
-            let next = fetch::advanced_cursors(&cursors, &google_feed, &zoho_feed, self.now);
-            self.store.put_cursors(&conn.id, &next).await?;
+            self.store.put_cursors(&conn.id, &next_cursors).await?;
         }
         run.outcome = if run.record_errors.is_empty() { RunOutcome::Success } else { RunOutcome::Partial };
         Ok(())
@@ -243,7 +269,7 @@ impl Tick<'_> {
     /// name: `NOT_FOUND` is a tombstone (then edit-wins and the mass-delete guard apply); a
     /// person found outside the group leaves the scope (unlink); one found in the group was just
     /// missed and counts as seen. One Google could not answer for stays as it is this tick.
-    async fn read_people_missing_from_listing(&self, links: &[Link], mapping: &Mapping, seen: &mut input::Seen, people: &mut People, run: &mut RunRecord) -> Result<(), PortError> {
+    async fn read_people_missing_from_listing(&self, links: &[Link], mapping: &Mapping, seen: &mut input::Seen, people: &mut People, log: &mut Vec<String>) -> Result<(), PortError> {
         let missing: Vec<&str> = links
             .iter()
             .map(|l| l.google_resource_name.as_str())
@@ -262,7 +288,7 @@ impl Tick<'_> {
             }
         }
         seen.google_tombstones.extend(reads.not_found.iter().cloned());
-        run.log.push(format!(
+        log.push(format!(
             "{} linked people missing from the full listing: {} deleted in Google, {found} still there, {} unanswered",
             missing.len(),
             reads.not_found.len(),

@@ -96,9 +96,4 @@ impl People {
     pub fn matching<'a>(&'a self, lookup: &'a super::input::Lookup, mapping: &'a crate::mapping::Mapping) -> impl Iterator<Item = &'a Value> + 'a {
         self.known.values().filter(move |p| lookup.wants(p, mapping))
     }
-
-    /// The former name of [`People::matching`].
-    pub fn with_emails<'a>(&'a self, lookup: &'a super::input::Lookup, mapping: &'a crate::mapping::Mapping) -> impl Iterator<Item = &'a Value> + 'a {
-        self.matching(lookup, mapping)
-    }
 }
