@@ -21,6 +21,7 @@ build:
 test-rust: build
 	scripts/browser-deps.sh
 	scripts/with-moto.sh $(CARGO) test --workspace --no-fail-fast
+	.venv/moto/bin/python tests/moto/check_partition_query.py
 
 ## Static checks of infra/ (terraform fmt, python-hcl2 parse, checkov, infra-vs-code consistency).
 infra-check:
@@ -37,4 +38,4 @@ emulators:
 ## Benchmarks against the emulators and moto_server; writes target/bench/report.md.
 bench:
 	$(CARGO) build -q --release -p sync-tick -p oauth-callback -p sync-status
-	scripts/with-moto.sh $(CARGO) run -q --release -p sync-tests --bin bench -- $(BENCH_ARGS)
+	MOTO_PARTITION_QUERY=1 scripts/with-moto.sh $(CARGO) run -q --release -p sync-tests --bin bench -- $(BENCH_ARGS)

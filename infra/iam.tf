@@ -28,6 +28,7 @@ locals {
     "dynamodb:BatchWriteItem",
     "dynamodb:DeleteItem",
     "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
   ]
 }
 

@@ -13,7 +13,12 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 log="$root/target/moto.log"
 mkdir -p "$root/target"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# MOTO_PARTITION_QUERY=1 (make bench): see scripts/moto_server_bench.py.
+if [ "${MOTO_PARTITION_QUERY:-0}" = 1 ]; then
+  "$venv/bin/python" "$root/scripts/moto_server_bench.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+else
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+fi
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

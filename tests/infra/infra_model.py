@@ -556,6 +556,14 @@ SECRETS_OPS = {
 }
 
 
+TRANSACT_ITEM_ACTIONS = {
+    "put": "dynamodb:PutItem",
+    "update": "dynamodb:UpdateItem",
+    "delete": "dynamodb:DeleteItem",
+    "condition_check": "dynamodb:ConditionCheckItem",
+}
+
+
 def sdk_calls(source: str, ops: set[str]) -> set[str]:
     """SDK operations called as `.op()` (the fluent builders take no arguments)."""
     return {op for op in re.findall(r"\.\s*([a-z_]+)\(\)", source) if op in ops}
@@ -581,9 +589,16 @@ def check_dynamodb_actions(infra: Infra, store_source: str) -> list[str]:
     used = sdk_calls(store_source, DYNAMODB_DATA_OPS)
     if not used:
         return ["no DynamoDB call found in the store source (did the adapter move?)"]
-    if any(op.startswith(("transact", "execute", "batch_execute")) for op in used):
-        problems.append(f"the store uses {sorted(used)}: transactions and PartiQL need their per-item actions listed in infra/iam.tf and in this check")
-    want = {iam_action("dynamodb", op) for op in used}
+    if any(op.startswith(("transact_get", "execute", "batch_execute")) for op in used):
+        problems.append(f"the store uses {sorted(used)}: PartiQL and read transactions need their per-item actions listed in infra/iam.tf and in this check")
+    # IAM has no TransactWriteItems action: each item of a transaction is authorised as the
+    # single-item action it performs (`TransactWriteItem::builder().put(..)` needs PutItem, ...).
+    want = {iam_action("dynamodb", op) for op in used if op != "transact_write_items"}
+    if "transact_write_items" in used:
+        kinds = set(re.findall(r"TransactWriteItem::builder\(\)\s*\.\s*(put|update|delete|condition_check)\(", store_source))
+        if not kinds:
+            problems.append("the store calls transact_write_items but no TransactWriteItem::builder().put/update/delete/condition_check was found")
+        want |= {TRANSACT_ITEM_ACTIONS[k] for k in kinds}
     functions, p = lambda_functions_by_crate(infra)
     problems += p
     for crate in ("oauth-callback", "sync-tick", "sync-status"):

@@ -220,7 +220,15 @@ def test_table_actions_match_store_calls(infra):
 
 
 def test_table_action_check_detects_new_call(infra):
-    assert m.check_dynamodb_actions(infra, STORE_SOURCE + "\nclient.update_item().send();") != []
+    assert m.check_dynamodb_actions(infra, STORE_SOURCE + "\nclient.scan().send();") != []
+
+
+def test_table_action_check_reads_the_items_of_a_transaction(infra):
+    # IAM authorises each item of TransactWriteItems as its own action: a condition check
+    # needs dynamodb:ConditionCheckItem, which no role has.
+    assert "transact_write_items" in STORE_SOURCE
+    extra = "\nTransactWriteItem::builder().condition_check(check).build();"
+    assert m.check_dynamodb_actions(infra, STORE_SOURCE + extra) != []
 
 
 def test_table_action_check_detects_status_write(infra):

@@ -162,6 +162,235 @@ async fn concurrent_lease_takers_exactly_one_wins(store: &dyn StateStore, _: Opt
 }
 contract!(concurrent_lease_takers_exactly_one_wins);
 
+fn cursors(tag: &str) -> Cursors {
+    Cursors {
+        zoho_modified_since: Some("2026-11-01T10:00:00+00:00".into()),
+        zoho_page_token: Some(format!("zoho-{tag}")),
+        zoho_deleted_since: None,
+        google_sync_token: Some(format!("google-{tag}")),
+        google_page_token: None,
+        first_sync_done: true,
+        updated_at: 7,
+    }
+}
+
+/// Starts counting DynamoDB requests afresh (nothing to count on SQLite).
+fn reset(table: Option<&TestTable>) {
+    if let Some(t) = table {
+        t.proxy.reset_counts();
+    }
+}
+
+/// On DynamoDB, asserts the requests since the last [`reset`]: exactly `expected`, nothing else.
+fn assert_requests(table: Option<&TestTable>, expected: &[(&str, u64)], what: &str) {
+    if let Some(t) = table {
+        let expected: BTreeMap<String, u64> = expected.iter().map(|(op, n)| (op.to_string(), *n)).collect();
+        assert_eq!(t.proxy.counts(), expected, "DynamoDB requests of {what}");
+    }
+}
+
+async fn acquiring_the_lease_returns_the_stored_cursors(store: &dyn StateStore, table: Option<&TestTable>) {
+    let now = 1_000_000;
+    reset(table);
+    let lease = store.acquire_lease("c1", "tick-a", now + 60_000, now).await.unwrap().expect("a new connection's lease is free");
+    assert_requests(table, &[("UpdateItem", 1)], "acquire_lease");
+    assert_eq!(
+        lease,
+        Lease { connection_id: "c1".into(), holder: "tick-a".into(), expires_at: now + 60_000, cursors: Cursors::default() },
+        "a connection without stored cursors gets the default ones"
+    );
+    assert_eq!(store.get_cursors("c1").await.unwrap(), Cursors::default(), "a lease alone reads as no cursors");
+
+    store.put_cursors("c1", &cursors("one")).await.unwrap();
+    store.release_lease("c1", "tick-a").await.unwrap();
+    let lease = store.acquire_lease("c1", "tick-b", now + 60_000, now + 1).await.unwrap().expect("released");
+    assert_eq!(lease.cursors, cursors("one"), "acquiring reads the cursors");
+    assert_eq!(lease.holder, "tick-b");
+
+    // A refused taker costs one request too: the old item comes back with the failed condition.
+    reset(table);
+    let refused = store.acquire_lease("c1", "tick-c", now + 60_000, now + 2).await.unwrap();
+    assert_requests(table, &[("UpdateItem", 1)], "a refused acquire_lease");
+    assert_eq!(refused, Err(LeaseError::Held { expires_at: now + 60_000 }));
+    assert_eq!(store.get_cursors("c1").await.unwrap(), cursors("one"), "taking a lease never touches the cursors");
+}
+contract!(acquiring_the_lease_returns_the_stored_cursors);
+
+async fn putting_cursors_keeps_the_lease(store: &dyn StateStore, _: Option<&TestTable>) {
+    let now = 2_000_000;
+    store.acquire_lease("c1", "tick-a", now + 60_000, now).await.unwrap().expect("free");
+    store.put_cursors("c1", &cursors("one")).await.unwrap();
+    assert_eq!(
+        store.acquire_lease("c1", "tick-b", now + 60_000, now + 1).await.unwrap(),
+        Err(LeaseError::Held { expires_at: now + 60_000 }),
+        "the lease is still held after the cursors were written"
+    );
+    store.put_cursors("c1", &cursors("two")).await.unwrap();
+    let again = store.acquire_lease("c1", "tick-a", now + 90_000, now + 2).await.unwrap().expect("still ours");
+    assert_eq!(again.cursors, cursors("two"));
+    assert_eq!(store.get_cursors("c1").await.unwrap(), cursors("two"));
+}
+contract!(putting_cursors_keeps_the_lease);
+
+async fn releasing_someone_elses_lease_is_harmless(store: &dyn StateStore, table: Option<&TestTable>) {
+    let now = 3_000_000;
+    // No lease at all, not even a cursors item.
+    reset(table);
+    store.release_lease("c1", "tick-a").await.unwrap();
+    assert_requests(table, &[("UpdateItem", 1)], "release_lease without a lease");
+    assert_eq!(store.get_cursors("c1").await.unwrap(), Cursors::default());
+
+    store.put_cursors("c1", &cursors("one")).await.unwrap();
+    store.acquire_lease("c1", "tick-a", now + 60_000, now).await.unwrap().expect("free");
+    store.release_lease("c1", "tick-b").await.unwrap();
+    assert_eq!(
+        store.acquire_lease("c1", "tick-c", now + 60_000, now + 1).await.unwrap(),
+        Err(LeaseError::Held { expires_at: now + 60_000 }),
+        "a non-holder's release leaves the lease"
+    );
+    assert_eq!(store.get_cursors("c1").await.unwrap(), cursors("one"));
+
+    reset(table);
+    store.release_lease("c1", "tick-a").await.unwrap();
+    assert_requests(table, &[("UpdateItem", 1)], "release_lease");
+    let next = store.acquire_lease("c1", "tick-c", now + 60_000, now + 2).await.unwrap().expect("released by its holder");
+    assert_eq!(next.cursors, cursors("one"), "releasing keeps the cursors");
+}
+contract!(releasing_someone_elses_lease_is_harmless);
+
+async fn finishing_a_run_saves_it_writes_the_cursors_and_releases_the_lease(store: &dyn StateStore, table: Option<&TestTable>) {
+    let now = 4_000_000;
+    store.put_cursors("c1", &cursors("old")).await.unwrap();
+    let lease = store.acquire_lease("c1", "tick-a", now + 60_000, now).await.unwrap().expect("free");
+    assert_eq!(lease.cursors, cursors("old"));
+    let finished = run("c1", now, RunOutcome::Success);
+
+    reset(table);
+    assert!(store.finish_run(&finished, "tick-a", Some(&cursors("new"))).await.unwrap(), "the lease was ours");
+    assert_requests(table, &[("TransactWriteItems", 1)], "finish_run");
+
+    assert_eq!(store.latest_runs("c1", 5).await.unwrap(), [finished]);
+    assert_eq!(store.get_cursors("c1").await.unwrap(), cursors("new"));
+    // Released: another run may start before the old lease would have expired.
+    let next = store.acquire_lease("c1", "tick-b", now + 120_000, now + 1).await.unwrap().expect("released");
+    assert_eq!(next.cursors, cursors("new"), "the next run starts where this one ended");
+}
+contract!(finishing_a_run_saves_it_writes_the_cursors_and_releases_the_lease);
+
+async fn finishing_after_losing_the_lease_saves_only_the_run(store: &dyn StateStore, _: Option<&TestTable>) {
+    let now = 5_000_000;
+    store.put_cursors("c1", &cursors("old")).await.unwrap();
+    store.acquire_lease("c1", "tick-a", now + 10, now).await.unwrap().expect("free");
+    // tick-a overran its lease, and tick-b took the connection.
+    store.acquire_lease("c1", "tick-b", now + 60_000, now + 20).await.unwrap().expect("expired");
+
+    let late = run("c1", now, RunOutcome::Success);
+    assert!(!store.finish_run(&late, "tick-a", Some(&cursors("late"))).await.unwrap(), "the lease was not ours any more");
+    assert_eq!(store.latest_runs("c1", 5).await.unwrap(), std::slice::from_ref(&late), "the run is saved anyway");
+    assert_eq!(store.get_cursors("c1").await.unwrap(), cursors("old"), "the late run's cursors are not written");
+    assert_eq!(
+        store.acquire_lease("c1", "tick-c", now + 90_000, now + 30).await.unwrap(),
+        Err(LeaseError::Held { expires_at: now + 60_000 }),
+        "tick-b keeps its lease"
+    );
+
+    // tick-b, still the holder, finishes normally.
+    let current = run("c1", now + 20, RunOutcome::Success);
+    assert!(store.finish_run(&current, "tick-b", Some(&cursors("b"))).await.unwrap());
+    assert_eq!(store.get_cursors("c1").await.unwrap(), cursors("b"));
+    assert_eq!(store.latest_runs("c1", 5).await.unwrap(), [current, late]);
+
+    // A run that never held a lease on its connection: saved, nothing else written.
+    let stray = run("c2", now, RunOutcome::Failed);
+    assert!(!store.finish_run(&stray, "tick-z", Some(&cursors("stray"))).await.unwrap());
+    assert_eq!(store.latest_runs("c2", 5).await.unwrap(), [stray]);
+    assert_eq!(store.get_cursors("c2").await.unwrap(), Cursors::default());
+}
+contract!(finishing_after_losing_the_lease_saves_only_the_run);
+
+async fn finishing_without_cursors_keeps_the_stored_ones(store: &dyn StateStore, table: Option<&TestTable>) {
+    let now = 6_000_000;
+    store.put_cursors("c1", &cursors("old")).await.unwrap();
+    store.acquire_lease("c1", "tick-a", now + 60_000, now).await.unwrap().expect("free");
+    let finished = run("c1", now, RunOutcome::Failed);
+    reset(table);
+    assert!(store.finish_run(&finished, "tick-a", None).await.unwrap());
+    assert_requests(table, &[("TransactWriteItems", 1)], "finish_run without cursors");
+    assert_eq!(store.get_cursors("c1").await.unwrap(), cursors("old"));
+    assert_eq!(store.latest_runs("c1", 5).await.unwrap(), [finished]);
+    assert!(store.acquire_lease("c1", "tick-b", now + 60_000, now + 1).await.unwrap().is_ok(), "released");
+}
+contract!(finishing_without_cursors_keeps_the_stored_ones);
+
+async fn links_are_found_by_many_resource_names_and_emails(store: &dyn StateStore, table: Option<&TestTable>) {
+    let z1 = link("c1", "z1", "people/c1", Some("ann@example.com"));
+    let z2 = link("c1", "z2", "people/c2", Some("ann@example.com"));
+    let z3 = link("c1", "z3", "people/c3", Some("bob@example.com"));
+    let z4 = link("c1", "z4", "people/c4", None);
+    // Same keys on another connection: never returned for c1.
+    let other = link("c2", "z9", "people/c1", Some("ann@example.com"));
+    store.save_links(&[z1.clone(), z2.clone(), z3.clone(), z4.clone(), other.clone()]).await.unwrap();
+
+    reset(table);
+    let names = ["people/c3", "people/c1", "people/unknown", "people/c1", "people/c4"].map(String::from);
+    assert_eq!(store.links_by_resource_names("c1", &names).await.unwrap(), [z1.clone(), z3.clone(), z4.clone()]);
+    // One batch of pointers, one batch of links.
+    assert_requests(table, &[("BatchGetItem", 2)], "links_by_resource_names");
+
+    reset(table);
+    let emails = [" Ann@Example.COM", "bob@example.com", "nobody@example.com", "ann@example.com", "  "].map(String::from);
+    assert_eq!(
+        store.links_by_emails("c1", &emails).await.unwrap(),
+        [z1.clone(), z2.clone(), z3.clone()],
+        "links sharing an email come back once each"
+    );
+    // A query per distinct email, then one batch read of every link found.
+    assert_requests(table, &[("BatchGetItem", 1), ("Query", 3)], "links_by_emails");
+
+    assert_eq!(store.links_by_resource_names("c2", &["people/c1".into()]).await.unwrap(), std::slice::from_ref(&other));
+    assert_eq!(store.links_by_emails("c2", &["ann@example.com".into()]).await.unwrap(), [other]);
+    assert!(store.links_by_resource_names("c3", &names).await.unwrap().is_empty());
+    assert!(store.links_by_emails("c3", &emails).await.unwrap().is_empty());
+
+    // Nothing to look up, nothing asked.
+    reset(table);
+    assert!(store.links_by_resource_names("c1", &[]).await.unwrap().is_empty());
+    assert!(store.links_by_emails("c1", &[]).await.unwrap().is_empty());
+    assert!(store.links_by_emails("c1", &["  ".into()]).await.unwrap().is_empty());
+    assert_requests(table, &[], "empty look-ups");
+
+    // After an email change and a resourceName change the old keys no longer find the links.
+    let z1_moved = link("c1", "z1", "people/c1", Some("carol@example.com"));
+    let z3_moved = link("c1", "z3", "people/c33", Some("bob@example.com"));
+    store.save_links(&[z1_moved.clone(), z3_moved.clone()]).await.unwrap();
+    assert_eq!(store.links_by_emails("c1", &["ann@example.com".into()]).await.unwrap(), std::slice::from_ref(&z2));
+    assert_eq!(store.links_by_emails("c1", &["carol@example.com".into()]).await.unwrap(), std::slice::from_ref(&z1_moved));
+    assert!(store.links_by_resource_names("c1", &["people/c3".into()]).await.unwrap().is_empty());
+    assert_eq!(
+        store.links_by_resource_names("c1", &["people/c3".into(), "people/c33".into(), "people/c1".into()]).await.unwrap(),
+        [z1_moved, z3_moved]
+    );
+}
+contract!(links_are_found_by_many_resource_names_and_emails);
+
+async fn many_resource_names_are_read_in_batches(store: &dyn StateStore, table: Option<&TestTable>) {
+    let links: Vec<Link> = (0..150).map(|i| link("c1", &format!("z{i:03}"), &format!("people/c{i}"), None)).collect();
+    store.save_links(&links).await.unwrap();
+    let names: Vec<String> = links.iter().map(|l| l.google_resource_name.clone()).collect();
+    reset(table);
+    if let Some(t) = table {
+        // DynamoDB may leave part of a batch unprocessed; those keys must be asked for again.
+        t.proxy.withhold_next_reads(2);
+    }
+    assert_eq!(store.links_by_resource_names("c1", &names).await.unwrap(), links);
+    if let Some(t) = table {
+        assert!(t.proxy.withheld_total() > 0, "the proxy withheld keys");
+        // 150 pointers and 150 links: 2 batches of at most 100 keys each, plus the retries.
+        assert!(t.proxy.count("BatchGetItem") >= 6, "{:?}", t.proxy.counts());
+    }
+}
+contract!(many_resource_names_are_read_in_batches);
+
 fn oauth_state(state: &str, expires_at: EpochMillis) -> OAuthState {
     OAuthState {
         state: state.into(),

@@ -29,6 +29,51 @@ async fn the_engine_syncs_on_dynamodb_and_a_second_tick_changes_nothing() {
     assert_eq!(runs.len(), 2);
 }
 
+/// Requests per endpoint since the last reset, both emulators.
+fn api_calls(w: &EmuWorld<shared::store::dynamo::DynamoStore>) -> std::collections::BTreeMap<String, u64> {
+    let mut calls = w.h.google.control.counters();
+    calls.extend(w.h.zoho.control.counters().into_iter().map(|(k, v)| (format!("zoho {k}"), v)));
+    calls.retain(|k, _| !k.contains("token"));
+    calls
+}
+
+#[tokio::test]
+async fn an_idle_tick_costs_two_store_requests_and_three_api_calls_and_a_small_change_reads_only_its_links() {
+    let table = fresh_table().await;
+    let proxy = table.proxy.clone();
+    let mut w = EmuWorld::new(table.store, |_| {}).await;
+    w.h.add_records(&(0..30).map(|i| record("D", &format!("N{i}"), Some(&format!("d{i}@example.com")), None)).collect::<Vec<_>>(), true);
+    w.h.add_people(vec![person("G", "Only", None, Some("+1 555 0100"))], true);
+    assert_eq!(w.tick().await.outcome, RunOutcome::Success);
+    // The next tick sees the first sync's own writes once (the cursor trails Zoho's clock by the
+    // overlap); an hour later they are behind the cursor.
+    w.h.zoho.advance_clock(std::time::Duration::from_secs(3600));
+    assert_eq!(w.tick().await.outcome, RunOutcome::Success);
+    w.h.zoho.advance_clock(std::time::Duration::from_secs(3600));
+    let runs_before = w.store.latest_runs(&w.h.connection.id, 10).await.unwrap().len();
+
+    proxy.reset_counts();
+    w.h.google.control.reset_counters();
+    w.h.zoho.control.reset_counters();
+    let idle = w.tick().await;
+    assert_eq!(idle.outcome, RunOutcome::Success, "{idle:?}");
+    assert_eq!(proxy.counts(), [("TransactWriteItems".to_string(), 1), ("UpdateItem".to_string(), 1)].into(), "lease with the cursors, then run + release + cursors");
+    let calls = api_calls(&w);
+    assert_eq!(calls.values().sum::<u64>(), 3, "{calls:?}");
+    assert_eq!(w.h.zoho.list_calls().last().map(|c| c.status), Some(304), "Zoho: nothing modified since the cursor");
+    assert_eq!(w.store.latest_runs(&w.h.connection.id, 10).await.unwrap().len(), runs_before + 1, "the idle run is on record");
+
+    // One record edited: its link is read by key, not with the connection's whole link list.
+    let id = w.links().await[0].zoho_id.clone();
+    w.h.zoho.edit_contact(ZOHO_USER, &id, &json!({"First_Name": "Dora"})).expect("edit");
+    proxy.reset_counts();
+    let run = w.tick().await;
+    assert_eq!((run.outcome, run.google.updated), (RunOutcome::Success, 1), "{run:?}");
+    assert_eq!(proxy.count("Query"), 0, "no listing of all links: {:?}", proxy.counts());
+    assert!(proxy.count("BatchGetItem") >= 1);
+    w.converged().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_tick_binary_syncs_every_connection_on_its_frequency_and_survives_a_revoked_grant() {
     let table = fresh_table().await;

@@ -2,6 +2,8 @@
 //!
 //! Entities are stored as a JSON `data` attribute next to their keys; the attributes that
 //! conditions read (lease holder and expiry, OAuth state expiry) are native attributes.
+//! The lease shares the connection's cursor item, so one conditional write takes the lease and
+//! reads the cursors, and one transaction ends a run (run record, cursors, lease).
 //! Links have two kinds of pointer items (resourceName → Zoho id, email → Zoho id) in the same
 //! partition, so every lookup is a strongly consistent read: a link saved before a crash is
 //! found after it.
@@ -9,14 +11,16 @@
 use super::schema::*;
 use super::*;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest,
     ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    WriteRequest,
+    TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
@@ -27,6 +31,16 @@ const BATCH_GET_MAX: usize = 100;
 /// How many times unprocessed batch items are sent again before giving up (with backoff).
 const UNPROCESSED_ATTEMPTS: u32 = 8;
 const RUN_TTL_DAYS: i64 = 90;
+/// How many email queries `links_by_emails` keeps in flight at once.
+const EMAIL_QUERY_CONCURRENCY: usize = 16;
+
+/// Attributes of the cursor item: the cursors (JSON) and the lease on the connection.
+const DATA: &str = "data";
+const HOLDER: &str = "holder";
+const LEASE_UNTIL: &str = "lease_until";
+/// The position of the cursor item's update in `finish_run`'s transaction (after the run's
+/// put): DynamoDB reports why it cancelled a transaction item by item, in order.
+const FINISH_LEASE_UPDATE: usize = 1;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -265,6 +279,44 @@ fn is_condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     matches!(e, SdkError::ServiceError(se) if se.err().code() == Some("ConditionalCheckFailedException"))
 }
 
+/// The old item DynamoDB returns with a failed condition (`ReturnValuesOnConditionCheckFailure`).
+fn condition_failed_item(e: &SdkError<UpdateItemError, impl std::fmt::Debug>) -> Option<&Item> {
+    match e.as_service_error() {
+        Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
+        _ => None,
+    }
+}
+
+/// Whether a transaction was cancelled because the condition of its item `index` failed.
+fn transaction_condition_failed(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>, index: usize) -> bool {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
+            t.cancellation_reasons().get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+        }
+        _ => false,
+    }
+}
+
+/// The cursors of a cursor item. The item may hold only a lease (taken before any cursors were
+/// stored), and then the cursors are the defaults.
+fn cursors_of(item: Option<&Item>) -> StoreResult<Cursors> {
+    match item {
+        Some(item) if item.contains_key(DATA) => data(item, "cursors"),
+        _ => Ok(Cursors::default()),
+    }
+}
+
+fn cursor_key(connection_id: &str) -> Item {
+    key(conn_pk(connection_id), CURSOR_SK.into())
+}
+
+fn run_item(run: &RunRecord) -> StoreResult<Item> {
+    let mut item = key(conn_pk(&run.connection_id), run_sk(run.started_at, &run.run_id));
+    item.insert(DATA.into(), s(to_json(run, "run")?));
+    item.insert(TTL_ATTRIBUTE.into(), n(run.started_at / 1000 + RUN_TTL_DAYS * 86_400));
+    Ok(item)
+}
+
 fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
@@ -483,6 +535,61 @@ impl LinkStore for DynamoStore {
         Ok(links)
     }
 
+    async fn links_by_resource_names(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<Vec<Link>> {
+        let wanted: BTreeSet<&str> = resource_names.iter().map(String::as_str).collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = wanted.iter().map(|rn| key(conn_pk(connection_id), link_google_sk(rn))).collect();
+        let pointers = self.batch_get(keys, "get links by resourceNames").await?;
+        let ids = pointers
+            .iter()
+            .map(|p| {
+                get_s(p, "zoho_id")
+                    .map(String::from)
+                    .ok_or(StoreError::Malformed { what: "link pointer", detail: "no zoho_id".into() })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut links = self.links_by_zoho_ids(connection_id, &ids).await?;
+        // As in `link_by_resource_name`: a pointer is trusted only if its link agrees.
+        links.retain(|l| wanted.contains(l.google_resource_name.as_str()));
+        links.sort_by(|a, b| a.zoho_id.cmp(&b.zoho_id));
+        Ok(links)
+    }
+
+    async fn links_by_emails(&self, connection_id: &str, emails: &[String]) -> StoreResult<Vec<Link>> {
+        let wanted: BTreeSet<String> = emails.iter().filter_map(|e| normalize_email(e)).collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query per email (pointers are keyed by email), a few at a time so that many new
+        // emails do not cost one round trip each in sequence.
+        let mut ids = Vec::new();
+        let pending: Vec<&String> = wanted.iter().collect();
+        for chunk in pending.chunks(EMAIL_QUERY_CONCURRENCY) {
+            let mut queries = tokio::task::JoinSet::new();
+            for email in chunk {
+                let store = self.clone();
+                let pk = conn_pk(connection_id);
+                let prefix = link_email_prefix(email);
+                queries.spawn(async move { store.query_prefix(pk, &prefix, "get links by emails").await });
+            }
+            while let Some(joined) = queries.join_next().await {
+                let pointers = joined.map_err(|e| StoreError::Unavailable {
+                    operation: "get links by emails",
+                    detail: format!("query task failed: {e}"),
+                })??;
+                ids.extend(pointers.iter().filter_map(|p| get_s(p, "zoho_id").map(String::from)));
+            }
+        }
+        // `links_by_zoho_ids` reads each id once, so a link found by two emails comes back once.
+        let mut links = self.links_by_zoho_ids(connection_id, &ids).await?;
+        // A pointer left by an email change interrupted mid-save must not find the link.
+        links.retain(|l| l.email.as_ref().is_some_and(|e| wanted.contains(e)));
+        links.sort_by(|a, b| a.zoho_id.cmp(&b.zoho_id));
+        Ok(links)
+    }
+
     async fn all_links(&self, connection_id: &str) -> StoreResult<Vec<Link>> {
         self.query_prefix(conn_pk(connection_id), LINK_PREFIX, "list links")
             .await?
@@ -539,21 +646,19 @@ impl PendingCreateStore for DynamoStore {
 #[async_trait]
 impl CursorStore for DynamoStore {
     async fn get_cursors(&self, connection_id: &str) -> StoreResult<Cursors> {
-        Ok(self
-            .get(conn_pk(connection_id), CURSOR_SK.into(), "get cursors")
-            .await?
-            .map(|item| data(&item, "cursors"))
-            .transpose()?
-            .unwrap_or_default())
+        let item = self.get(conn_pk(connection_id), CURSOR_SK.into(), "get cursors").await?;
+        cursors_of(item.as_ref())
     }
 
     async fn put_cursors(&self, connection_id: &str, cursors: &Cursors) -> StoreResult<()> {
-        let mut item = key(conn_pk(connection_id), CURSOR_SK.into());
-        item.insert("data".into(), s(to_json(cursors, "cursors")?));
+        // An update, not a put: the item also holds the lease, which a put would drop.
         self.client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_key(Some(cursor_key(connection_id)))
+            .update_expression("SET #data = :data")
+            .expression_attribute_names("#data", DATA)
+            .expression_attribute_values(":data", s(to_json(cursors, "cursors")?))
             .send()
             .await
             .map_err(|e| unavailable("put cursors", e))?;
@@ -570,30 +675,44 @@ impl LeaseStore for DynamoStore {
         expires_at: EpochMillis,
         now: EpochMillis,
     ) -> StoreResult<Result<Lease, LeaseError>> {
-        let mut item = key(conn_pk(connection_id), LEASE_SK.into());
-        item.insert("holder".into(), s(holder));
-        item.insert("lease_until".into(), n(expires_at));
-        item.insert(TTL_ATTRIBUTE.into(), n(expires_at / 1000 + 86_400));
+        // One conditional update of the cursor item: it takes the lease and, with ALL_NEW,
+        // returns the cursors. No TTL attribute here: TTL would delete the cursors too.
         let result = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk) OR lease_until < :now OR holder = :me")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":now", n(now))
+            .set_key(Some(cursor_key(connection_id)))
+            .update_expression("SET #holder = :me, #until = :until")
+            .condition_expression("attribute_not_exists(#until) OR #until < :now OR #holder = :me")
+            .expression_attribute_names("#holder", HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
             .expression_attribute_values(":me", s(holder))
+            .expression_attribute_values(":until", n(expires_at))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Ok(Lease { connection_id: connection_id.into(), holder: holder.into(), expires_at })),
+            Ok(out) => Ok(Ok(Lease {
+                connection_id: connection_id.into(),
+                holder: holder.into(),
+                expires_at,
+                cursors: cursors_of(out.attributes.as_ref())?,
+            })),
             Err(e) if is_condition_failed(&e) => {
-                let current = match self.get(conn_pk(connection_id), LEASE_SK.into(), "get lease").await? {
-                    Some(item) => get_n(&item, "lease_until").unwrap_or(expires_at),
-                    None => expires_at,
+                let returned = condition_failed_item(&e).and_then(|item| get_n(item, LEASE_UNTIL));
+                let until = match returned {
+                    Some(until) => until,
+                    // DynamoDB returns the old item with the failure; read it only if it did not.
+                    None => self
+                        .get(conn_pk(connection_id), CURSOR_SK.into(), "get lease")
+                        .await?
+                        .and_then(|item| get_n(&item, LEASE_UNTIL))
+                        // Released in between: it was held as of now.
+                        .unwrap_or(now),
                 };
-                Ok(Err(LeaseError::Held { expires_at: current }))
+                Ok(Err(LeaseError::Held { expires_at: until }))
             }
             Err(e) => Err(unavailable("acquire lease", e)),
         }
@@ -602,18 +721,65 @@ impl LeaseStore for DynamoStore {
     async fn release_lease(&self, connection_id: &str, holder: &str) -> StoreResult<()> {
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
-            .key(PK, s(conn_pk(connection_id)))
-            .key(SK, s(LEASE_SK))
-            .condition_expression("holder = :me")
+            .set_key(Some(cursor_key(connection_id)))
+            .update_expression("REMOVE #holder, #until")
+            .condition_expression("#holder = :me")
+            .expression_attribute_names("#holder", HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
+            // Someone else holds it now, or nobody does: nothing of ours to release.
             Err(e) if is_condition_failed(&e) => Ok(()),
             Err(e) => Err(unavailable("release lease", e)),
+        }
+    }
+
+    async fn finish_run(&self, run: &RunRecord, holder: &str, cursors: Option<&Cursors>) -> StoreResult<bool> {
+        let malformed = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Malformed {
+            what: "finish run request",
+            detail: e.to_string(),
+        };
+        let put_run = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(run_item(run)?))
+            .build()
+            .map_err(malformed)?;
+        let mut end_lease = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(cursor_key(&run.connection_id)))
+            .condition_expression("#holder = :me")
+            .expression_attribute_names("#holder", HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
+            .expression_attribute_values(":me", s(holder));
+        end_lease = match cursors {
+            Some(c) => end_lease
+                .update_expression("SET #data = :data REMOVE #holder, #until")
+                .expression_attribute_names("#data", DATA)
+                .expression_attribute_values(":data", s(to_json(c, "cursors")?)),
+            None => end_lease.update_expression("REMOVE #holder, #until"),
+        };
+        // The lease update is item FINISH_LEASE_UPDATE: cancellation reasons come by position.
+        let items = vec![
+            TransactWriteItem::builder().put(put_run).build(),
+            TransactWriteItem::builder().update(end_lease.build().map_err(malformed)?).build(),
+        ];
+        // The SDK gives the request an idempotency token, so its own retries of a transaction
+        // that did go through are not cancelled by the lease it already released.
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if transaction_condition_failed(&e, FINISH_LEASE_UPDATE) => {
+                // The lease is no longer ours: the run is still worth keeping, the cursors are not
+                // (another run owns the connection's progress now).
+                self.put_run(run).await?;
+                Ok(false)
+            }
+            Err(e) => Err(unavailable("finish run", e)),
         }
     }
 }
@@ -621,13 +787,10 @@ impl LeaseStore for DynamoStore {
 #[async_trait]
 impl RunStore for DynamoStore {
     async fn put_run(&self, run: &RunRecord) -> StoreResult<()> {
-        let mut item = key(conn_pk(&run.connection_id), run_sk(run.started_at, &run.run_id));
-        item.insert("data".into(), s(to_json(run, "run")?));
-        item.insert(TTL_ATTRIBUTE.into(), n(run.started_at / 1000 + RUN_TTL_DAYS * 86_400));
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(run_item(run)?))
             .send()
             .await
             .map_err(|e| unavailable("put run", e))?;

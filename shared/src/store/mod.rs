@@ -132,11 +132,16 @@ pub struct Cursors {
     pub updated_at: EpochMillis,
 }
 
+/// A run's exclusive hold on a connection until `expires_at`. It lives on the connection's
+/// cursors, so taking it also reads them: an idle tick needs no separate cursor read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     pub connection_id: String,
     pub holder: String,
     pub expires_at: EpochMillis,
+    /// The connection's stored cursors as of the acquisition (`Cursors::default()` if none were
+    /// ever stored).
+    pub cursors: Cursors,
 }
 
 /// Counts for one side of one run.
@@ -244,6 +249,12 @@ pub trait LinkStore: Send + Sync {
     async fn link_by_resource_name(&self, connection_id: &str, resource_name: &str) -> StoreResult<Option<Link>>;
     /// Links whose email equals `email` after trimming and lower-casing.
     async fn links_by_email(&self, connection_id: &str, email: &str) -> StoreResult<Vec<Link>>;
+    /// The links of many resourceNames at once (batch reads), ordered by Zoho id; names without
+    /// a link are left out. Empty input makes no request.
+    async fn links_by_resource_names(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<Vec<Link>>;
+    /// The links of many emails at once (compared after trimming and lower-casing), each link
+    /// once, ordered by Zoho id; emails without a link are left out. Empty input makes no request.
+    async fn links_by_emails(&self, connection_id: &str, emails: &[String]) -> StoreResult<Vec<Link>>;
     /// Every link of the connection, however many pages that takes.
     async fn all_links(&self, connection_id: &str) -> StoreResult<Vec<Link>>;
 }
@@ -264,10 +275,12 @@ pub trait CursorStore: Send + Sync {
     async fn put_cursors(&self, connection_id: &str, cursors: &Cursors) -> StoreResult<()>;
 }
 
+/// The lease lives on the connection's cursors (one item in DynamoDB), so that an idle tick costs
+/// one write to take it (which also reads the cursors) and one to end the run.
 #[async_trait]
 pub trait LeaseStore: Send + Sync {
-    /// Takes the lease if it is free, expired, or already ours. `Ok(Err(Held))` when another
-    /// holder has it.
+    /// Takes the lease if it is free, expired, or already ours, and returns it with the stored
+    /// cursors. `Ok(Err(Held))` when another holder has it. Never touches the cursors.
     async fn acquire_lease(
         &self,
         connection_id: &str,
@@ -275,8 +288,17 @@ pub trait LeaseStore: Send + Sync {
         expires_at: EpochMillis,
         now: EpochMillis,
     ) -> StoreResult<Result<Lease, LeaseError>>;
-    /// Releases the lease if we still hold it; releasing someone else's lease does nothing.
+    /// Releases the lease if we still hold it; releasing someone else's lease, or none, does
+    /// nothing. Never touches the cursors.
     async fn release_lease(&self, connection_id: &str, holder: &str) -> StoreResult<()>;
+    /// Ends a run in one write (a second one only when the lease was lost): saves `run` (as
+    /// [`RunStore::put_run`] does) and, if `holder` still holds the lease, releases it and
+    /// stores `cursors` (when given) at the same time.
+    ///
+    /// `Ok(true)`: all of it was written. `Ok(false)`: the lease was no longer ours (it expired
+    /// and another run took it, or it is gone); the run is saved anyway, but the cursors are
+    /// not written and the current holder's lease stays.
+    async fn finish_run(&self, run: &RunRecord, holder: &str, cursors: Option<&Cursors>) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -13,8 +13,8 @@ pub const SK: &str = "sk";
 pub const GSI1: &str = "gsi1";
 pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
-/// DynamoDB's TTL attribute (epoch seconds): OAuth states, leases, old runs and pending creates
-/// expire by it.
+/// DynamoDB's TTL attribute (epoch seconds): OAuth states, old runs and pending creates expire
+/// by it. Never on the cursor item: the lease lives there, and TTL would delete the cursors.
 /// Reads still check it, because TTL deletion can lag by days.
 pub const TTL_ATTRIBUTE: &str = "expires_at_s";
 
@@ -64,8 +64,8 @@ pub(crate) fn conn_pk(connection_id: &str) -> String {
     format!("CONN#{connection_id}")
 }
 pub(crate) const META_SK: &str = "META";
+/// The connection's cursors and its lease (`holder`, `lease_until`), one item.
 pub(crate) const CURSOR_SK: &str = "CURSOR";
-pub(crate) const LEASE_SK: &str = "LEASE";
 pub(crate) const LINK_PREFIX: &str = "LINK#Z#";
 pub(crate) fn link_sk(zoho_id: &str) -> String {
     format!("{LINK_PREFIX}{zoho_id}")

@@ -4,6 +4,7 @@
 
 use super::*;
 use rusqlite::{params, Connection as Db, OptionalExtension};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -19,8 +20,8 @@ CREATE INDEX IF NOT EXISTS links_by_email ON links (connection_id, email);
 CREATE TABLE IF NOT EXISTS pending_creates (
     connection_id TEXT NOT NULL, google_resource_name TEXT NOT NULL, expires_at INTEGER NOT NULL,
     data TEXT NOT NULL, PRIMARY KEY (connection_id, google_resource_name));
-CREATE TABLE IF NOT EXISTS cursors (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS leases (connection_id TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (
+    connection_id TEXT PRIMARY KEY, data TEXT NOT NULL, holder TEXT, lease_until INTEGER);
 CREATE TABLE IF NOT EXISTS runs (
     connection_id TEXT NOT NULL, started_at INTEGER NOT NULL, run_id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (connection_id, started_at, run_id));
@@ -46,12 +47,37 @@ impl SqliteStore {
     fn init(db: Db) -> StoreResult<Self> {
         db.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| err("open", e))?;
         db.execute_batch(SCHEMA).map_err(|e| err("create schema", e))?;
+        migrate_lease_onto_cursors(&db)?;
         Ok(SqliteStore { db: Mutex::new(db) })
     }
 
     fn db(&self) -> MutexGuard<'_, Db> {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Files made before the lease moved onto the cursors have a `leases` table and cursors without
+/// lease columns. Their leases are dropped: a local store has one run at a time.
+fn migrate_lease_onto_cursors(db: &Db) -> StoreResult<()> {
+    let columns = texts(db, "migrate schema", "SELECT name FROM pragma_table_info('cursors')", &[])?;
+    if !columns.iter().any(|c| c == "holder") {
+        db.execute_batch(
+            "ALTER TABLE cursors ADD COLUMN holder TEXT;
+             ALTER TABLE cursors ADD COLUMN lease_until INTEGER;",
+        )
+        .map_err(|e| err("migrate schema", e))?;
+    }
+    db.execute_batch("DROP TABLE IF EXISTS leases;").map_err(|e| err("migrate schema", e))
+}
+
+/// Saves a run record, replacing the one with the same start and id.
+fn insert_run(db: &Db, run: &RunRecord) -> StoreResult<()> {
+    db.execute(
+        "INSERT OR REPLACE INTO runs (connection_id, started_at, run_id, data) VALUES (?1, ?2, ?3, ?4)",
+        params![run.connection_id, run.started_at, run.run_id, encode(run, "run")?],
+    )
+    .map_err(|e| err("put run", e))?;
+    Ok(())
 }
 
 fn err(operation: &'static str, e: rusqlite::Error) -> StoreError {
@@ -181,6 +207,50 @@ impl LinkStore for SqliteStore {
         decode_all(rows, "link")
     }
 
+    async fn links_by_resource_names(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<Vec<Link>> {
+        let wanted: BTreeSet<&String> = resource_names.iter().collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.db();
+        let mut found: BTreeMap<String, Link> = BTreeMap::new();
+        for rn in wanted {
+            // The same choice as `link_by_resource_name` makes.
+            let rows = texts(
+                &db,
+                "get links by resourceNames",
+                "SELECT data FROM links WHERE connection_id = ?1 AND google_resource_name = ?2 ORDER BY zoho_id LIMIT 1",
+                &[&connection_id, rn],
+            )?;
+            for link in decode_all::<Link>(rows, "link")? {
+                found.insert(link.zoho_id.clone(), link);
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
+    async fn links_by_emails(&self, connection_id: &str, emails: &[String]) -> StoreResult<Vec<Link>> {
+        let wanted: BTreeSet<String> = emails.iter().filter_map(|e| normalize_email(e)).collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.db();
+        // Keyed by Zoho id: each link once, in Zoho id order.
+        let mut found: BTreeMap<String, Link> = BTreeMap::new();
+        for email in &wanted {
+            let rows = texts(
+                &db,
+                "get links by emails",
+                "SELECT data FROM links WHERE connection_id = ?1 AND email = ?2",
+                &[&connection_id, email],
+            )?;
+            for link in decode_all::<Link>(rows, "link")? {
+                found.insert(link.zoho_id.clone(), link);
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
     async fn all_links(&self, connection_id: &str) -> StoreResult<Vec<Link>> {
         let rows = texts(
             &self.db(),
@@ -240,9 +310,11 @@ impl CursorStore for SqliteStore {
     }
 
     async fn put_cursors(&self, connection_id: &str, cursors: &Cursors) -> StoreResult<()> {
+        // An upsert of `data` alone: the row also holds the lease, which a replace would drop.
         self.db()
             .execute(
-                "INSERT OR REPLACE INTO cursors (connection_id, data) VALUES (?1, ?2)",
+                "INSERT INTO cursors (connection_id, data) VALUES (?1, ?2)
+                 ON CONFLICT (connection_id) DO UPDATE SET data = excluded.data",
                 params![connection_id, encode(cursors, "cursors")?],
             )
             .map_err(|e| err("put cursors", e))?;
@@ -260,43 +332,70 @@ impl LeaseStore for SqliteStore {
         now: EpochMillis,
     ) -> StoreResult<Result<Lease, LeaseError>> {
         let db = self.db();
-        // The same condition as DynamoDB's: free, expired, or already ours.
-        let changed = db
-            .execute(
-                "INSERT INTO leases (connection_id, holder, lease_until) VALUES (?1, ?2, ?3)
+        // A connection's first lease makes its cursors row; the default cursors it gets read
+        // back exactly as "none stored" do.
+        let default_cursors = encode(&Cursors::default(), "cursors")?;
+        // The same condition as DynamoDB's: free, expired, or already ours. RETURNING gives the
+        // cursors only when the lease was taken.
+        let taken: Option<String> = db
+            .query_row(
+                "INSERT INTO cursors (connection_id, data, holder, lease_until) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (connection_id) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until
-                 WHERE leases.lease_until < ?4 OR leases.holder = excluded.holder",
-                params![connection_id, holder, expires_at, now],
+                 WHERE cursors.lease_until IS NULL OR cursors.lease_until < ?5 OR cursors.holder = excluded.holder
+                 RETURNING data",
+                params![connection_id, default_cursors, holder, expires_at, now],
+                |r| r.get(0),
             )
+            .optional()
             .map_err(|e| err("acquire lease", e))?;
-        if changed == 1 {
-            return Ok(Ok(Lease { connection_id: connection_id.into(), holder: holder.into(), expires_at }));
+        if let Some(raw) = taken {
+            return Ok(Ok(Lease {
+                connection_id: connection_id.into(),
+                holder: holder.into(),
+                expires_at,
+                cursors: decode(&raw, "cursors")?,
+            }));
         }
         let current: Option<i64> = db
-            .query_row("SELECT lease_until FROM leases WHERE connection_id = ?1", [connection_id], |r| r.get(0))
+            .query_row("SELECT lease_until FROM cursors WHERE connection_id = ?1", [connection_id], |r| r.get(0))
             .optional()
-            .map_err(|e| err("get lease", e))?;
-        Ok(Err(LeaseError::Held { expires_at: current.unwrap_or(expires_at) }))
+            .map_err(|e| err("get lease", e))?
+            .flatten();
+        Ok(Err(LeaseError::Held { expires_at: current.unwrap_or(now) }))
     }
 
     async fn release_lease(&self, connection_id: &str, holder: &str) -> StoreResult<()> {
         self.db()
-            .execute("DELETE FROM leases WHERE connection_id = ?1 AND holder = ?2", params![connection_id, holder])
+            .execute(
+                "UPDATE cursors SET holder = NULL, lease_until = NULL WHERE connection_id = ?1 AND holder = ?2",
+                params![connection_id, holder],
+            )
             .map_err(|e| err("release lease", e))?;
         Ok(())
+    }
+
+    async fn finish_run(&self, run: &RunRecord, holder: &str, cursors: Option<&Cursors>) -> StoreResult<bool> {
+        let cursors = cursors.map(|c| encode(c, "cursors")).transpose()?;
+        let mut db = self.db();
+        let tx = db.transaction().map_err(|e| err("finish run", e))?;
+        // Cursors and lease change only while the lease is ours; the run is saved either way.
+        let released = tx
+            .execute(
+                "UPDATE cursors SET data = COALESCE(?3, data), holder = NULL, lease_until = NULL
+                 WHERE connection_id = ?1 AND holder = ?2",
+                params![run.connection_id, holder, cursors],
+            )
+            .map_err(|e| err("finish run", e))?;
+        insert_run(&tx, run)?;
+        tx.commit().map_err(|e| err("finish run", e))?;
+        Ok(released == 1)
     }
 }
 
 #[async_trait]
 impl RunStore for SqliteStore {
     async fn put_run(&self, run: &RunRecord) -> StoreResult<()> {
-        self.db()
-            .execute(
-                "INSERT OR REPLACE INTO runs (connection_id, started_at, run_id, data) VALUES (?1, ?2, ?3, ?4)",
-                params![run.connection_id, run.started_at, run.run_id, encode(run, "run")?],
-            )
-            .map_err(|e| err("put run", e))?;
-        Ok(())
+        insert_run(&self.db(), run)
     }
 
     async fn latest_runs(&self, connection_id: &str, limit: usize) -> StoreResult<Vec<RunRecord>> {
@@ -342,5 +441,39 @@ impl OAuthStateStore for SqliteStore {
             Some(raw) => Ok(Ok(decode(raw, "oauth state")?)),
             None => Ok(Err(OAuthStateError::UnknownOrUsed)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store file from before the lease moved onto the cursors keeps its cursors and takes
+    /// leases on them.
+    #[tokio::test]
+    async fn an_older_file_is_migrated() {
+        let path = std::env::temp_dir().join(format!("store-migration-{}.sqlite", uuid::Uuid::new_v4().simple()));
+        let stored = Cursors { google_sync_token: Some("st".into()), first_sync_done: true, ..Cursors::default() };
+        {
+            let db = Db::open(&path).expect("create old file");
+            db.execute_batch(
+                "CREATE TABLE cursors (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+                 CREATE TABLE leases (connection_id TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
+                 INSERT INTO leases VALUES ('c1', 'old-run', 9999999999999);",
+            )
+            .expect("old schema");
+            db.execute("INSERT INTO cursors VALUES ('c1', ?1)", [encode(&stored, "cursors").expect("encode")])
+                .expect("old cursors");
+        }
+        let store = SqliteStore::open(&path).expect("open and migrate");
+        assert_eq!(store.get_cursors("c1").await.expect("read"), stored);
+        let lease = store.acquire_lease("c1", "tick", 2_000, 1_000).await.expect("acquire").expect("free");
+        assert_eq!(lease.cursors, stored);
+        drop(store);
+        // Opening a migrated file again changes nothing.
+        let store = SqliteStore::open(&path).expect("reopen");
+        assert!(store.acquire_lease("c1", "other", 3_000, 1_500).await.expect("acquire").is_err(), "lease kept");
+        drop(store);
+        let _ = std::fs::remove_file(&path);
     }
 }

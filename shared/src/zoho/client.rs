@@ -29,6 +29,14 @@ pub(crate) struct Call<'a> {
     pub body: Option<&'a serde_json::Value>,
 }
 
+/// An answer that was not retried.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    /// Zoho's clock (the `Date` header), which `Modified_Time` and `If-Modified-Since` follow.
+    pub server_time: Option<time::OffsetDateTime>,
+    pub body: Vec<u8>,
+}
+
 impl<'a> Call<'a> {
     pub fn get(endpoint: &'static str, path: &'a str, query: &'a [(&'a str, String)]) -> Self {
         Call { endpoint, method: Method::GET, path, query, if_modified_since: None, body: None }
@@ -66,7 +74,7 @@ impl ZohoClient {
     /// Sends a call and decodes a success body; `None` for 204 and 304 (no body).
     pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<Option<T>, ZohoError> {
         let endpoint = call.endpoint;
-        let (status, bytes) = self.send(call).await?;
+        let Answer { status, body: bytes, .. } = self.send(call).await?;
         if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
             return Ok(None);
         }
@@ -78,7 +86,7 @@ impl ZohoClient {
 
     /// Sends with auth; on 401 `INVALID_TOKEN` refreshes the token once and sends again.
     /// Returns any status that is not retried, with its body.
-    pub(crate) async fn send(&self, call: Call<'_>) -> Result<(StatusCode, Vec<u8>), ZohoError> {
+    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Answer, ZohoError> {
         let url = format!("{}{}", self.api_domain, call.path);
         for refreshed in [false, true] {
             let token = self.tokens.get().await?;
@@ -109,7 +117,13 @@ impl ZohoClient {
                 self.tokens.invalidate_token(&token).await;
                 continue;
             }
-            return Ok((fetched.status, fetched.body));
+            let server_time = fetched
+                .headers
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok())
+                .map(time::OffsetDateTime::from);
+            return Ok(Answer { status: fetched.status, server_time, body: fetched.body });
         }
         Err(ZohoError::Unauthenticated)
     }

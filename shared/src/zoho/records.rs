@@ -64,6 +64,8 @@ pub struct ContactsPage {
     pub next: Option<PageCursor>,
     /// Zoho answered 304: nothing changed since `modified_since`.
     pub not_modified: bool,
+    /// Zoho's clock when it answered (`Date`), if it said.
+    pub server_time: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,6 +147,8 @@ pub struct DeletedPage {
     pub records: Vec<DeletedRecord>,
     /// The next page number, if there are more.
     pub next_page: Option<u32>,
+    /// Zoho's clock when it answered (`Date`), if it said.
+    pub server_time: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,10 +181,10 @@ impl ZohoClient {
         }
         let call = Call { if_modified_since: query.modified_since.map(zoho_time), ..Call::get("Contacts.list", "/crm/v8/Contacts", &params) };
         let endpoint = call.endpoint;
-        let (status, bytes) = self.send(call).await?;
+        let super::client::Answer { status, server_time, body: bytes } = self.send(call).await?;
         match status.as_u16() {
-            204 => return Ok(ContactsPage::default()),
-            304 => return Ok(ContactsPage { not_modified: true, ..ContactsPage::default() }),
+            204 => return Ok(ContactsPage { server_time, ..ContactsPage::default() }),
+            304 => return Ok(ContactsPage { not_modified: true, server_time, ..ContactsPage::default() }),
             s if !(200..300).contains(&s) => return Err(super::error::api_error(endpoint, s, &bytes)),
             _ => {}
         }
@@ -196,18 +200,23 @@ impl ZohoClient {
                 Some(PageCursor::Page(current + 1))
             }
         };
-        Ok(ContactsPage { records: body.data, next, not_modified: false })
+        Ok(ContactsPage { records: body.data, next, not_modified: false, server_time })
     }
 
     /// One page of the deleted-records feed (tombstones), newest first; `page` starts at 1.
     pub async fn list_deleted(&self, deleted_since: Option<OffsetDateTime>, page: u32) -> Result<DeletedPage, ZohoError> {
         let params = [("type", "all".to_string()), ("page", page.max(1).to_string()), ("per_page", PAGE_SIZE.to_string())];
         let call = Call { if_modified_since: deleted_since.map(zoho_time), ..Call::get("Contacts.deleted", "/crm/v8/Contacts/deleted", &params) };
-        let body: Option<DeletedBody> = self.call(call).await?;
-        Ok(match body {
-            None => DeletedPage::default(),
-            Some(b) => DeletedPage { next_page: b.info.more_records.then_some(page.max(1) + 1), records: b.data },
-        })
+        let endpoint = call.endpoint;
+        let super::client::Answer { status, server_time, body } = self.send(call).await?;
+        match status.as_u16() {
+            204 | 304 => Ok(DeletedPage { server_time, ..DeletedPage::default() }),
+            s if !(200..300).contains(&s) => Err(super::error::api_error(endpoint, s, &body)),
+            _ => {
+                let b: DeletedBody = serde_json::from_slice(&body).map_err(|e| super::error::malformed(endpoint, &e))?;
+                Ok(DeletedPage { next_page: b.info.more_records.then_some(page.max(1) + 1), records: b.data, server_time })
+            }
+        }
     }
 }
 

@@ -161,7 +161,7 @@ impl ZohoClient {
     /// status is 200/201, 207 or a 400 with per-record errors; a top-level error is an `Err`.
     async fn per_record_answer(&self, call: Call<'_>, expected: usize) -> Result<Vec<Value>, ZohoError> {
         let endpoint = call.endpoint;
-        let (status, bytes) = self.send(call).await?;
+        let super::client::Answer { status, body: bytes, .. } = self.send(call).await?;
         let parsed = serde_json::from_slice::<WriteBody>(&bytes);
         match parsed {
             Ok(body) if status.is_success() || status.as_u16() == 400 => {

@@ -180,6 +180,12 @@ impl LinkStore for CrashingStore<'_> {
     async fn all_links(&self, connection_id: &str) -> StoreResult<Vec<Link>> {
         self.inner.all_links(connection_id).await
     }
+    async fn links_by_resource_names(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<Vec<Link>> {
+        self.inner.links_by_resource_names(connection_id, resource_names).await
+    }
+    async fn links_by_emails(&self, connection_id: &str, emails: &[String]) -> StoreResult<Vec<Link>> {
+        self.inner.links_by_emails(connection_id, emails).await
+    }
 }
 
 #[async_trait]
@@ -212,6 +218,9 @@ impl LeaseStore for CrashingStore<'_> {
     }
     async fn release_lease(&self, connection_id: &str, holder: &str) -> StoreResult<()> {
         self.write(self.inner.release_lease(connection_id, holder)).await
+    }
+    async fn finish_run(&self, run: &RunRecord, holder: &str, cursors: Option<&Cursors>) -> StoreResult<bool> {
+        self.write(self.inner.finish_run(run, holder, cursors)).await
     }
 }
 

@@ -219,6 +219,11 @@ fn render_record(id: u64, r: &StoredRecord) -> Value {
 }
 
 impl State {
+    /// Zoho's clock as it reads now (what its `Date` header would say).
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.clock).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
     /// Zoho's clock: one second per write, so `Modified_Time` always moves.
     fn tick(&mut self) -> OffsetDateTime {
         self.clock += 1;
@@ -360,7 +365,7 @@ impl ZohoPort for FakeApis {
         let start = (page - 1) * ZOHO_PAGE;
         let end = (start + ZOHO_PAGE).min(rows.len());
         let next = (end < rows.len()).then(|| PageCursor::Page(page as u32 + 1));
-        Ok(ZohoPage { records: rows[start.min(end)..end].to_vec(), next })
+        Ok(ZohoPage { records: rows[start.min(end)..end].to_vec(), next, server_time: Some(s.now()) })
     }
 
     async fn list_deleted(&self, since: Option<OffsetDateTime>, _page: u32) -> Result<ZohoDeletedPage, PortError> {
@@ -370,7 +375,7 @@ impl ZohoPort for FakeApis {
             .iter()
             .filter_map(|(id, r)| r.deleted_at.filter(|t| since.is_none_or(|s| *t > s)).map(|t| ZohoTombstone { id: id.to_string(), deleted_at: Some(t) }))
             .collect();
-        Ok(ZohoDeletedPage { records, next_page: None })
+        Ok(ZohoDeletedPage { records, next_page: None, server_time: Some(s.now()) })
     }
 
     async fn upsert_contacts(&self, records: &[Value]) -> Result<Vec<RecordResult<ZohoWritten>>, PortError> {

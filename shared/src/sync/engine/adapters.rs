@@ -86,13 +86,13 @@ impl ZohoPort for ZohoClient {
         list.cvid = query.cvid.clone();
         list.modified_since = query.modified_since;
         let page = ZohoClient::list_contacts(self, &list, cursor).await.map_err(zoho_error)?;
-        Ok(ZohoPage { records: page.records, next: page.next })
+        Ok(ZohoPage { records: page.records, next: page.next, server_time: page.server_time })
     }
 
     async fn list_deleted(&self, since: Option<OffsetDateTime>, page: u32) -> Result<ZohoDeletedPage, PortError> {
         let answer = ZohoClient::list_deleted(self, since, page).await.map_err(zoho_error)?;
         let records = answer.records.into_iter().map(|r| ZohoTombstone { deleted_at: r.deleted_at(), id: r.id }).collect();
-        Ok(ZohoDeletedPage { records, next_page: answer.next_page })
+        Ok(ZohoDeletedPage { records, next_page: answer.next_page, server_time: answer.server_time })
     }
 
     async fn upsert_contacts(&self, records: &[Value]) -> Result<Vec<RecordResult<ZohoWritten>>, PortError> {

@@ -25,8 +25,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use tokio::time::Instant;
 
-/// Units per wave: one Google delete batch (500); Google creates/updates go in 200s, Zoho in 100s.
-pub const WAVE: usize = 500;
+/// Units per wave: a multiple of every batch size (Google deletes 500, Google creates/updates 200,
+/// Zoho writes 100), so only the last wave of a tick sends partial batches.
+pub const WAVE: usize = 1000;
 pub const GOOGLE_WRITE_BATCH: usize = crate::google::BATCH_CREATE_MAX;
 pub const GOOGLE_DELETE_BATCH: usize = crate::google::BATCH_DELETE_MAX;
 pub const ZOHO_BATCH: usize = crate::zoho::BATCH_MAX;
@@ -59,8 +60,10 @@ pub struct Applier<'a> {
     pub connection_id: &'a str,
     pub group: Option<&'a str>,
     pub mapping: &'a Mapping,
-    /// Zoho ids linked before this tick.
+    /// Zoho ids linked before this tick: all of them when `links_complete`, otherwise those the
+    /// tick read (an upserted id outside them is then looked up in the store).
     pub linked_zoho_ids: &'a BTreeSet<String>,
+    pub links_complete: bool,
     /// resourceNames with a pending create marker from an earlier tick (deleted once linked).
     pub pending_resource_names: &'a BTreeSet<String>,
     pub deadline: Instant,
@@ -220,11 +223,12 @@ impl<'a> Applier<'a> {
             }
             let bodies: Vec<Value> = chunk.iter().map(|(_, (_, (body, _)))| body.clone()).collect();
             let results = self.zoho.upsert_contacts(&bodies).await.map_err(Stop::Api)?;
+            let linked_elsewhere = self.linked_among(&results).await?;
             for (k, (i, (rn, _))) in chunk.iter().enumerate() {
                 match results.get(k) {
                     // The upsert found a record another person is linked to (its email update
                     // failed, or the email is held twice): never link it a second time.
-                    Some(Ok(w)) if self.linked_zoho_ids.contains(&w.id) => {
+                    Some(Ok(w)) if self.linked_zoho_ids.contains(&w.id) || linked_elsewhere.contains(&w.id) => {
                         wave.failed(*i, Provider::Zoho, rn, &RecordFailure::new("EMAIL_HELD_BY_LINKED_RECORD"), applied)
                     }
                     Some(Ok(w)) if !w.id.is_empty() => {
@@ -238,6 +242,19 @@ impl<'a> Applier<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Upserted ids linked before this tick that the tick did not read (only when it read some links).
+    async fn linked_among(&self, results: &[RecordResult<ZohoWritten>]) -> Result<BTreeSet<String>, Stop> {
+        if self.links_complete {
+            return Ok(BTreeSet::new());
+        }
+        let unknown: Vec<String> = results.iter().filter_map(|r| r.as_ref().ok()).map(|w| w.id.clone()).filter(|id| !id.is_empty() && !self.linked_zoho_ids.contains(id)).collect();
+        if unknown.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let links = self.store.links_by_zoho_ids(self.connection_id, &unknown).await.map_err(Stop::Store)?;
+        Ok(links.into_iter().map(|l| l.zoho_id).collect())
     }
 
     async fn update_zoho(&self, wave: &mut Wave<'_>, applied: &mut Applied) -> Result<(), Stop> {

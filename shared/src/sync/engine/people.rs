@@ -1,8 +1,11 @@
 //! The Google people a tick has read, by resourceName. Updates are merged into the person as read
 //! (so list items outside the mapping survive). People the incremental feed did not bring are
 //! read by name with `people:batchGet` ([`People::read`], 200 per call); a full listing
-//! ([`People::load_all`], at most once per tick) is only for finding people by email or by the
+//! ([`People::find`], at most once per tick) is only for finding people by email or by the
 //! Zoho id they carry before a create (rule 7).
+//!
+//! People are kept as compact JSON text, not as parsed `Value`s (several times larger): a first
+//! sync keeps every person of the group until its writes are done.
 //!
 //! Why not `people:searchContacts` for those look-ups: it is served from a cache that needs a
 //! warm-up request and lags writes (see the facts file, "Eventual consistency"), it matches
@@ -28,28 +31,39 @@ pub struct Reads {
 
 #[derive(Debug, Default)]
 pub struct People {
-    known: BTreeMap<String, Value>,
-    /// Every live person of the account is in `known` (a full listing was read this tick).
+    known: BTreeMap<String, Box<str>>,
+    /// A full listing was read this tick: every live person then is in `known`.
     complete: bool,
 }
 
 impl People {
-    pub fn new(known: BTreeMap<String, Value>, complete: bool) -> Self {
-        People { known, complete }
+    /// `complete`: the people remembered next are a full listing.
+    pub fn new(complete: bool) -> Self {
+        People { known: BTreeMap::new(), complete }
     }
 
-    pub fn get(&self, resource_name: &str) -> Option<&Value> {
-        self.known.get(resource_name)
+    pub fn set_complete(&mut self, complete: bool) {
+        self.complete = complete;
     }
 
-    pub fn is_complete(&self) -> bool {
-        self.complete
+    pub fn get(&self, resource_name: &str) -> Option<Value> {
+        self.known.get(resource_name).and_then(|text| serde_json::from_str(text).ok())
     }
 
-    /// Keeps the person as a write returned it (its new etag).
+    pub fn contains(&self, resource_name: &str) -> bool {
+        self.known.contains_key(resource_name)
+    }
+
+    /// Keeps the person as read or as a write returned it (its new etag).
     pub fn remember(&mut self, person: &Value) {
         if let Ok(rn) = google::resource_name(person) {
-            self.known.insert(rn.to_string(), person.clone());
+            self.keep(rn.to_string(), person);
+        }
+    }
+
+    fn keep(&mut self, resource_name: String, person: &Value) {
+        if let Ok(text) = serde_json::to_string(person) {
+            self.known.insert(resource_name, text.into_boxed_str());
         }
     }
 
@@ -64,10 +78,8 @@ impl People {
             let answers = port.get_people(chunk).await?;
             for rn in chunk {
                 match answers.get(rn) {
-                    Some(PersonRead::Found(person)) => {
-                        // Kept under the name asked for: links and plans use that one.
-                        self.known.insert(rn.clone(), person.clone());
-                    }
+                    // Kept under the name asked for: links and plans use that one.
+                    Some(PersonRead::Found(person)) => self.keep(rn.clone(), person),
                     Some(PersonRead::NotFound) => drop(reads.not_found.insert(rn.clone())),
                     Some(PersonRead::Failed(_)) | None => reads.unanswered += 1,
                 }
@@ -76,24 +88,28 @@ impl People {
         Ok(reads)
     }
 
-    /// Reads every person once; later calls do nothing.
-    pub async fn load_all(&mut self, port: &dyn GooglePort) -> Result<(), PortError> {
+    /// The people `lookup` asks for: from what is known when the tick's feed was a full listing,
+    /// otherwise from a full listing (keeping only the people found; a tick asks once).
+    pub async fn find(&mut self, port: &dyn GooglePort, lookup: &super::input::Lookup, mapping: &crate::mapping::Mapping) -> Result<Vec<Value>, PortError> {
         if self.complete {
-            return Ok(());
+            return Ok(self.known.values().filter_map(|text| serde_json::from_str::<Value>(text).ok()).filter(|p| lookup.wants(p, mapping)).collect());
         }
-        let (listed, _) = list_all_people(port, None).await?;
-        for person in listed.iter().filter(|p| !google::is_deleted(p)) {
+        let mut found = Vec::new();
+        list_all_people(port, None, &mut |person| {
+            if !google::is_deleted(&person) && lookup.wants(&person, mapping) {
+                found.push(person);
+            }
+        })
+        .await?;
+        for person in &found {
+            // What this tick already read (or wrote) is at least as new.
             if let Ok(rn) = google::resource_name(person) {
-                // What this tick already read (or wrote) is at least as new.
-                self.known.entry(rn.to_string()).or_insert_with(|| person.clone());
+                if !self.known.contains_key(rn) {
+                    self.keep(rn.to_string(), person);
+                }
             }
         }
-        self.complete = true;
-        Ok(())
-    }
-
-    /// People the lookup asks for.
-    pub fn matching<'a>(&'a self, lookup: &'a super::input::Lookup, mapping: &'a crate::mapping::Mapping) -> impl Iterator<Item = &'a Value> + 'a {
-        self.known.values().filter(move |p| lookup.wants(p, mapping))
+        let found = found.into_iter().filter_map(|p| google::resource_name(&p).ok().and_then(|rn| self.get(rn))).collect();
+        Ok(found)
     }
 }

@@ -90,6 +90,8 @@ pub struct ZohoQuery {
 pub struct ZohoPage {
     pub records: Vec<Value>,
     pub next: Option<PageCursor>,
+    /// Zoho's clock when it answered (its `Date` header), if known.
+    pub server_time: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +104,8 @@ pub struct ZohoTombstone {
 pub struct ZohoDeletedPage {
     pub records: Vec<ZohoTombstone>,
     pub next_page: Option<u32>,
+    /// Zoho's clock when it answered (its `Date` header), if known.
+    pub server_time: Option<OffsetDateTime>,
 }
 
 /// What Zoho answered for a written record.

@@ -122,6 +122,18 @@ pub struct SampleSeed {
     pub viewer_view: String,
 }
 
+/// Every answer carries the org's clock (moved by tests) in `Date`, as Zoho's servers send
+/// theirs: the sync sets its change cursor from it, not from its own clock.
+async fn stamp_date(axum::extract::State(org): axum::extract::State<Arc<ZohoOrg>>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let now = org.lock().now();
+    let stamp = httpdate::fmt_http_date(std::time::SystemTime::from(now));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&stamp) {
+        response.headers_mut().insert(axum::http::header::DATE, value);
+    }
+    response
+}
+
 fn router(org: Arc<ZohoOrg>, control: Arc<Control>) -> Router {
     let api = Router::new()
         .route("/oauth/v2/auth", get(oauth::authorize))
@@ -137,6 +149,7 @@ fn router(org: Arc<ZohoOrg>, control: Arc<Control>) -> Router {
         .route("/crm/v8/settings/profiles/{id}", get(settings::profile))
         .route("/crm/v8/users", get(settings::users))
         .route_layer(from_fn_with_state(control.clone(), observe))
+        .route_layer(from_fn_with_state(org.clone(), stamp_date))
         .with_state(org.clone());
     api.merge(control_routes(control)).merge(control::routes(org)).fallback(|| async { api::not_found() })
 }

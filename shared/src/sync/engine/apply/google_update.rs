@@ -52,14 +52,14 @@ impl Applier<'_> {
         }
         // People the feed did not bring (a Zoho edit to a linked contact unchanged in Google, a
         // pair matched through a look-up): read by name, not with a full listing.
-        if writes.iter().any(|(_, rn, _, _, _)| people.get(rn).is_none()) {
+        if writes.iter().any(|(_, rn, _, _, _)| !people.contains(rn)) {
             self.before_call()?;
             people.read(self.google, writes.iter().map(|(_, rn, _, _, _)| rn.as_str())).await.map_err(Stop::Api)?;
         }
         let mut bodies: Vec<(usize, String, google::PersonUpdate, Value, bool, usize)> = Vec::new();
         for (i, rn, changes, stamp, counts) in writes {
             let is_update = changes.is_some();
-            let Some(existing) = people.get(&rn).cloned() else {
+            let Some(existing) = people.get(&rn) else {
                 wave.fail_or_note(i, counts > 0, Provider::Google, &rn, &RecordFailure::new("NOT_FOUND"), applied);
                 continue;
             };
