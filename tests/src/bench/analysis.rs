@@ -43,32 +43,25 @@ pub fn analysis(r: &Results) -> String {
         let _ = writeln!(
             o,
             "Why (from `shared/src/sync/engine/`):\n\n\
-             1. **Zoho is listed three times on every incremental tick** (`fetch::zoho_feed`): the list (`cvid`) modified since the cursor, \
-             then *all* Contacts modified since the cursor (to see records that left the list: their link is dropped, rule 5), then `/Contacts/deleted`. \
-             The second listing repeats every in-list record of the first. *Fix*: list all Contacts modified since the cursor once and ask the list \
-             (`cvid`) only when that listing returned records (an idle tick then costs 1 Zoho listing + the deleted check), or read the list's criteria \
-             and evaluate them locally; read `/Contacts/deleted` with the same `If-Modified-Since`, which answers 304 without a body when nothing was deleted.\n\
-             2. **The Zoho cursor does not move when nothing newer is seen** (`fetch::next_zoho_cursor`): it is the newest `Modified_Time` seen minus 15 minutes, \
-             never earlier than before. The records the sync itself wrote (its upserts and updates, a few seconds after the listing) are therefore listed again on \
-             the next tick (an echo, ignored by the hash check, rule 2) and on *every* later tick until a user edits something newer: scenario 3a, two ticks after \
-             scenario 2 wrote, still lists those records. Here the seeded records are minutes older than the first sync's writes, so the tick after the first sync (1b) \
-             and scenario 2 list the whole list, twice (see 1). *Fix*: when a listing completes, move the cursor to the \
-             time the listing started by Zoho's clock (the response `Date` header) minus the overlap, and keep the newest `Modified_Time` our own writes returned \
-             (already stored in the links) to skip echoes without re-reading them.\n\
-             3. **Google echoes**: the sync token comes with the listing, before the tick writes, so the next tick's feed brings back every person the tick wrote \
-             (after a first sync: every stamped or created person). They plan nothing, but cost pages. This is the price of never missing a concurrent user edit; \
-             it is bounded by the previous tick's writes.\n\
-             4. **A first sync over several ticks lists both sides in full on every tick**: the first-sync budget ({} records per tick, Zoho's own cap; scaled down with scenario 4) stops the plan, \
-             the cursors only move once the first sync is complete (rule 6), so the next tick starts the full listings again (scenario 4, and scenario 1 when its \
-             15,000 pairs exceed 10,000). *Fix*: keep the listing position between ticks (the `Cursors` item already has `zoho_page_token` and \
-             `google_page_token`, unused) and read the rest only, or raise the first-sync budget to what one 15-minute Lambda run can write.\n\
-             5. **Writes go in waves of 500 units** (`apply::WAVE`), and each wave sends each kind of write in its own batches, so every wave ends with a partial \
-             batch of each kind: 500 Google people take 3 calls (200 + 200 + 100) where 2.5 would do, a wave's 125 Zoho updates take 2. Up to 20 % more \
-             `batchCreateContacts`/`batchUpdateContacts` calls and some Zoho `PUT`s than full batches. *Fix*: waves of 1,000 units (a multiple of \
-             200, 100 and 500), or carrying a partial batch into the next wave.\n\
-             6. **One access-token refresh per provider and connection per tick**: the token cache lives for one tick (`tick::clients_for`). At an hourly \
-             frequency the 1-hour tokens have expired anyway, so this is part of the minimum; at 15 minutes, caching the token in the warm container would save 2 calls per tick.\n",
-            "10,000"
+             1. **A first sync over several ticks lists both sides in full on every tick** (scenario 1: 15,000 pairs; scenario 4). The design caps a first \
+             sync at {} records per tick (Zoho's own cap, `Settings::first_sync_budget`); the cursors move only once it is complete (rule 6), so each \
+             continuation tick lists the whole list and the whole group again: in scenario 4 that is most of the extra Zoho and Google listings, in scenario 1 \
+             one more listing of each side. *Fix*: resume instead of re-listing: list Zoho sorted by id and keep the position (the `Cursors` item has \
+             `zoho_page_token` for it, unused), pair and create each tick's slice against the Google side, and create the Google-only contacts in Zoho only \
+             after the last slice (a later slice may hold their email). The Google side is still listed once per tick (matching by email needs all of it; \
+             `people:searchContacts` is not reliable enough, see `engine::people`), which at 1,000 per page is a fifth of the Zoho cost.\n\
+             2. **Echoes**: the tick after a tick that wrote lists what that tick wrote, on both sides (1b, 2b). Both cursors are taken when the listing \
+             *starts* (Google's sync token comes with the listing; the Zoho cursor is Zoho's `Date` at the listing minus a 15-minute overlap for its list \
+             index lag), so a user edit made while the tick writes is never missed; the price is one listing of the previous tick's own writes, recognised \
+             by their hashes and planned as nothing. The minimum counts one page per side for such a tick. One tick later they are behind both cursors.\n\
+             3. **Deletions in Zoho need their own call**: Zoho's `/Contacts/deleted` is the only way to see deletions, so every tick after a first sync \
+             makes it (one call, a `304` when nothing was deleted); the minimum counts one listing per side.\n\
+             4. **Partial batches at the end of a tick**: writes go in waves of {} units (`apply::WAVE`, a multiple of every batch size), each kind of write in \
+             its own batches, so a tick's last wave ends with a partial batch of each kind; a first sync cut by the budget has one such end per tick.\n\
+             5. **One access-token refresh per provider, connection and tick**: the token cache lives for one tick (`tick::clients_for`). At an hourly \
+             frequency the 1-hour tokens have expired anyway; the minimum counts them once per scenario.\n",
+            "10,000",
+            shared::sync::engine::apply::WAVE
         );
     }
 
@@ -95,46 +88,45 @@ pub fn analysis(r: &Results) -> String {
         }
         let _ = writeln!(
             o,
-            "\nAPI calls: 1 Google listing with the sync token, 3 Zoho listings (see 1 above) and 2 token refreshes. With the Zoho fix above an idle tick is \
-             1 Google + 2 Zoho data calls; reaching 2 would also need the deleted check less often than every tick (e.g. every 6th tick, deletions are then seen later), \
-             and the token refreshes stay unless tokens are cached across ticks.\n\n\
-             DynamoDB, per connection (`engine::run_connection`, `Tick::sync`): `PutItem` lease (conditional), `PutItem` run record \"running\", `GetItem` cursors, \
-             `Query` all links (one request per 1 MB of links: a link item is about 1.5 KB because it holds the per-field hashes and the link JSON, so 15,000 links take \
-             28 pages and over 6,000 read units in scenario 3a, on a tick that changes nothing), `Query` pending-create markers, `PutItem` run record at the end, \
-             `DeleteItem` lease, `PutItem` cursors (written even when unchanged); plus one `Query` per tick for the connections on the schedule. \
-             *Fix* to reach 3: read links only for the ids, resourceNames and emails the feeds brought (`links_by_zoho_ids`, `link_by_resource_name`: nothing on an \
-             idle tick; the link count for the mass-delete guard kept as a counter in the cursors item); read the pending-create markers only when the Zoho feed brought \
-             an unlinked record without an email (the only kind a marker can pair with); skip `put_cursors` when the cursors did not change; write the \"running\" run \
-             record only when there is work (the lease item already says a run holds it), and put the final run record and the lease release in one \
-             `TransactWriteItems`. An idle tick is then lease + cursors + final write = 3.\n"
+            "\nAPI calls: 1 Google listing with the sync token, 1 Zoho listing of all Contacts modified since the cursor (a `304`; the list is asked \
+             only when that listing brings records) and 1 `/Contacts/deleted` (a `304`), plus 2 token refreshes. Zoho has no feed that brings changes and \
+             deletions together, so 3 data calls is what an idle tick that notices every deletion costs. *To reach 2*: check `/Contacts/deleted` every \
+             n-th tick (deletions are then seen up to n ticks later), or have Zoho push changes (its notification API, `/actions/watch`, to a webhook \
+             function) and poll only as a fallback. The token refreshes stay unless access tokens are kept across ticks (they last one hour).\n\n\
+             DynamoDB, per connection: one `UpdateItem` takes the lease and returns the cursors with it, one `TransactWriteItems` saves the run record, \
+             releases the lease and stores the cursors (`store::finish_run`); links are read only for what the feeds brought (none on an idle tick), the \
+             pending-create markers only when the Zoho feed brought an unlinked record without an email, and the \"running\" run record only when there \
+             is work. The schedule's `Query` of its connections is shared by all of them.\n"
         );
     }
 
     // Memory.
     if let Some(s) = find("1") {
-        let missed = s.peak_rss_kib.is_some_and(|k| k as f64 * 1024.0 / 1e6 >= AIM_RSS_MB);
+        let mb = |sc: &Scenario| sc.peak_rss_kib.unwrap_or(0) as f64 * 1024.0 / 1e6;
         let large = find("4");
-        if missed || large.is_some_and(|l| l.peak_rss_kib.unwrap_or(0) as f64 * 1024.0 / 1e6 >= AIM_RSS_MB) {
+        let peak = large.map_or(mb(s), |l| mb(l).max(mb(s)));
+        let lambda_mb = infra_sync_tick_mb();
+        if mb(s) >= AIM_RSS_MB || peak >= AIM_RSS_MB {
             let _ = writeln!(o, "### Peak memory\n");
             let contacts = s.work.zoho_read + s.work.google_read;
+            let lambda = match lambda_mb {
+                Some(m) if peak > f64::from(m) => format!(
+                    "**This is more than the {m} MB that `infra/` gives `sync-tick` (`memory_mb.sync_tick`)**: on Lambda that first sync would be killed for lack \
+                     of memory, and again on every retry. Raise `memory_mb.sync_tick` above the peak."
+                ),
+                Some(m) => format!("The {m} MB that `infra/` gives `sync-tick` (`memory_mb.sync_tick`) covers the largest peak measured here ({peak:.0} MB)."),
+                None => "`infra/variables.tf` has no `memory_mb.sync_tick` default to compare with.".to_string(),
+            };
             let _ = writeln!(
                 o,
-                "Scenario 1 peaked at {:.0} MB for {contacts} contacts{}. The tick keeps every page of both feeds as `serde_json::Value` \
-                 (`fetch::GoogleFeed.people`, `ZohoFeed.in_scope`), copies every person again into `Seen.people` and once more into `People` \
-                 (`People::new(seen.people.clone(), …)`), builds the planner input (contacts, links with their field hashes) and the plan (actions carry the contact \
-                 values and pending links), then the write bodies. Nothing is dropped before the tick ends. *Fix*: turn each page into the planner's compact \
-                 `ZohoChange`/`GoogleChange` as it arrives and drop the JSON; keep only the persons that will be updated (their etag and the masked fields) instead of \
-                 every person; drop the feeds once `Seen` is built; on a first sync, plan and apply page by page (the budget already bounds a tick). \
-                 {}\n",
-                s.peak_rss_kib.unwrap_or(0) as f64 * 1024.0 / 1e6,
-                large.map_or(String::new(), |l| format!(", scenario 4 at {:.0} MB for {} contacts", l.peak_rss_kib.unwrap_or(0) as f64 * 1024.0 / 1e6, l.work.zoho_read + l.work.google_read)),
-                if s.peak_rss_kib.unwrap_or(0) as f64 * 1024.0 / 1e6 > 512.0 {
-                    "**This is more than the 512 MB that `infra/` gives `sync-tick` (`memory_mb.sync_tick`)**: on Lambda this first sync would be killed for lack of memory, \
-                     and again on every retry, since each tick of a first sync reads both sides in full. Until the fix, raise `memory_mb.sync_tick` to 1,536 MB \
-                     (which also gives the function about one vCPU)."
-                } else {
-                    "The 512 MB that `infra/` gives `sync-tick` (`memory_mb.sync_tick`) covers what was measured."
-                }
+                "Scenario 1 peaked at {:.0} MB for {contacts} contacts{}. Each page of a feed becomes the planner's compact \
+                 `ZohoChange`/`GoogleChange` as it arrives and its JSON is dropped; people are kept as compact JSON text (the applier merges updates \
+                 into them); field hashes are 128 bits; the tick runs on one thread (one malloc arena). What remains grows with the contacts listed: \
+                 the planner's input (every contact of both sides on a first sync, a few hundred bytes of fields each) and the plan (creates carry the \
+                 contact, every new pair its per-field hashes). *Fix* for large first syncs: plan and apply the slices of fix 1 above, so a tick holds \
+                 one slice of Zoho and the Google side. {lambda}\n",
+                mb(s),
+                large.map_or(String::new(), |l| format!(", scenario 4 at {:.0} MB for {} contacts", mb(l), l.work.zoho_read + l.work.google_read)),
             );
         }
     }
@@ -145,4 +137,13 @@ pub fn analysis(r: &Results) -> String {
         let _ = writeln!(o, "### Cold start\n\n{} took {AIM_COLD_MS} ms or more to reach the Runtime API: the function does work before `lambda_runtime::run` (see its `main`).\n", slow.join(", "));
     }
     o
+}
+
+/// `memory_mb.sync_tick`'s default in `infra/variables.tf`.
+fn infra_sync_tick_mb() -> Option<u32> {
+    let text = std::fs::read_to_string(super::workspace_root().join("infra/variables.tf")).ok()?;
+    let block = &text[text.find("variable \"memory_mb\"")?..];
+    let defaults = &block[block.find("default")?..];
+    let line = defaults.lines().find(|l| l.trim_start().starts_with("sync_tick"))?;
+    line.split('=').nth(1)?.trim().parse().ok()
 }

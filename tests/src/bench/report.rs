@@ -78,7 +78,7 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(
         o,
         "Every API call to the Google and Zoho emulators waits **{} ms** (injected latency; scenario 4: {} ms){}. \
-         DynamoDB and Secrets Manager are `moto_server` on loopback, reached through the recording proxy of `tests/src/aws.rs`. \
+         DynamoDB and Secrets Manager are `moto_server` on loopback (with `scripts/moto_server_bench.py`: a table `Query` reads its partition, not the whole table, as DynamoDB does; answers unchanged, checked by `tests/moto/check_partition_query.py`), reached through the recording proxy of `tests/src/aws.rs`. \
          Each scenario runs the release `sync-tick` binary under the local Lambda Runtime API (`tests/src/lambda.rs`), \
          started fresh for the scenario (a cold container, as an hourly tick usually finds), invoked with `{{\"frequency\": \"1h\"}}` \
          until no connection has work carried over; the Zoho clock moves one hour between ticks.\n",
