@@ -208,6 +208,25 @@ async fn listing_2500_contacts_of_a_view_takes_13_pages_with_page_token_past_200
 }
 
 #[tokio::test]
+async fn listings_carry_zohos_clock_even_when_nothing_changed() {
+    let emu = emulator().await;
+    emu.add_contacts(ADMIN, &[contact(1)]).expect("seed");
+    let client = client_for(&emu, ADMIN);
+    // Zoho's clock, not ours: the sync sets its cursor from it.
+    emu.advance_clock(Duration::from_secs(86_400));
+    let zoho_now = emu.now();
+    let full = client.list_contacts(&ListQuery::new(&["Last_Name"]), None).await.expect("full");
+    let at = full.server_time.expect("Date header");
+    assert!((at - zoho_now).whole_seconds().abs() <= 2, "{at} vs Zoho's {zoho_now}");
+    let later = zoho_now + time::Duration::hours(1);
+    let unchanged = client.list_contacts(&ListQuery::new(&["Last_Name"]).modified_since(later), None).await.expect("since");
+    assert!(unchanged.not_modified);
+    assert!(unchanged.server_time.is_some(), "a 304 has a Date too");
+    let deleted = client.list_deleted(Some(later), 1).await.expect("deleted");
+    assert!(deleted.records.is_empty() && deleted.server_time.is_some());
+}
+
+#[tokio::test]
 async fn incremental_listing_returns_only_changes_and_304_when_nothing_changed() {
     let emu = emulator().await;
     let ids = emu.add_contacts(ADMIN, &[contact(1), contact(2), contact(3)]).expect("seed");
