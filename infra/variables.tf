@@ -98,7 +98,7 @@ variable "service_urls" {
 }
 
 variable "memory_mb" {
-  description = "Memory (MB) of each function. Lambda gives CPU in proportion to memory; sync-tick holds both sides of a first sync (about 530 MB at 100,000 contacts, docs/benchmarks.md) and gets the most."
+  description = "Memory (MB) of each function. Lambda gives CPU in proportion to memory; sync-tick holds both sides of a first sync (about 600 MB at 100,000 contacts, docs/benchmarks.md) and gets the most."
   type = object({
     oauth_callback = number
     sync_tick      = number

@@ -59,7 +59,12 @@ pub fn analysis(r: &Results) -> String {
              4. **Partial batches at the end of a tick**: writes go in waves of {} units (`apply::WAVE`, a multiple of every batch size), each kind of write in \
              its own batches, so a tick's last wave ends with a partial batch of each kind; a first sync cut by the budget has one such end per tick.\n\
              5. **One access-token refresh per provider, connection and tick**: the token cache lives for one tick (`tick::clients_for`). At an hourly \
-             frequency the 1-hour tokens have expired anyway; the minimum counts them once per scenario.\n",
+             frequency the 1-hour tokens have expired anyway; the minimum counts them once per scenario.\n\
+             6. **Incremental work over the budget, and the list asked when something changed** (scenario 2): a later tick acts on at most 500 records \
+             (Zoho's cap, `Settings::tick_budget`), so 1,000 changes take two ticks, each listing what changed since the unmoved cursor. When the \
+             listing of all Contacts brings records, the list (`cvid`) is listed too, to tell which are in it (evaluating the list's criteria locally \
+             would save it). Google people that a Zoho edit updates and the Google feed did not bring are read by name (`people:batchGet`, 200 a \
+             call), which the minimum does not count.\n",
             "10,000",
             shared::sync::engine::apply::WAVE
         );
