@@ -54,6 +54,21 @@ impl SqliteStore {
     fn db(&self) -> MutexGuard<'_, Db> {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The links `sql` finds for each of `keys` (its `?2`), each link once, in Zoho id order.
+    fn links_for_each(&self, connection_id: &str, keys: &BTreeSet<String>, op: &'static str, sql: &str) -> StoreResult<Vec<Link>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.db();
+        let mut found: BTreeMap<String, Link> = BTreeMap::new();
+        for key in keys {
+            for link in decode_all::<Link>(texts(&db, op, sql, &[&connection_id, key])?, "link")? {
+                found.insert(link.zoho_id.clone(), link);
+            }
+        }
+        Ok(found.into_values().collect())
+    }
 }
 
 /// Files made before the lease moved onto the cursors have a `leases` table and cursors without
@@ -208,47 +223,15 @@ impl LinkStore for SqliteStore {
     }
 
     async fn links_by_resource_names(&self, connection_id: &str, resource_names: &[String]) -> StoreResult<Vec<Link>> {
-        let wanted: BTreeSet<&String> = resource_names.iter().collect();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        let db = self.db();
-        let mut found: BTreeMap<String, Link> = BTreeMap::new();
-        for rn in wanted {
-            // The same choice as `link_by_resource_name` makes.
-            let rows = texts(
-                &db,
-                "get links by resourceNames",
-                "SELECT data FROM links WHERE connection_id = ?1 AND google_resource_name = ?2 ORDER BY zoho_id LIMIT 1",
-                &[&connection_id, rn],
-            )?;
-            for link in decode_all::<Link>(rows, "link")? {
-                found.insert(link.zoho_id.clone(), link);
-            }
-        }
-        Ok(found.into_values().collect())
+        let wanted: BTreeSet<String> = resource_names.iter().cloned().collect();
+        // The same choice as `link_by_resource_name` makes.
+        let sql = "SELECT data FROM links WHERE connection_id = ?1 AND google_resource_name = ?2 ORDER BY zoho_id LIMIT 1";
+        self.links_for_each(connection_id, &wanted, "get links by resourceNames", sql)
     }
 
     async fn links_by_emails(&self, connection_id: &str, emails: &[String]) -> StoreResult<Vec<Link>> {
         let wanted: BTreeSet<String> = emails.iter().filter_map(|e| normalize_email(e)).collect();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        let db = self.db();
-        // Keyed by Zoho id: each link once, in Zoho id order.
-        let mut found: BTreeMap<String, Link> = BTreeMap::new();
-        for email in &wanted {
-            let rows = texts(
-                &db,
-                "get links by emails",
-                "SELECT data FROM links WHERE connection_id = ?1 AND email = ?2",
-                &[&connection_id, email],
-            )?;
-            for link in decode_all::<Link>(rows, "link")? {
-                found.insert(link.zoho_id.clone(), link);
-            }
-        }
-        Ok(found.into_values().collect())
+        self.links_for_each(connection_id, &wanted, "get links by emails", "SELECT data FROM links WHERE connection_id = ?1 AND email = ?2")
     }
 
     async fn all_links(&self, connection_id: &str) -> StoreResult<Vec<Link>> {

@@ -49,10 +49,6 @@ impl TickLinks {
         self.by_zoho.values()
     }
 
-    pub fn is_linked_resource_name(&self, resource_name: &str) -> bool {
-        self.by_zoho.values().any(|l| l.google_resource_name == resource_name)
-    }
-
     /// Reads the links of these records and people (and of their tombstones), then of the emails
     /// they may take. Falls back to reading all links when the emails are too many.
     pub async fn cover(
